@@ -1,0 +1,82 @@
+"""Change history: a snapshot of the tracked fields before and after a write, stored as a diff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+
+from . import context
+from .models import AuditEntry, CustomField
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe, human-comparable form of a field value."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if hasattr(value, "pk"):
+        return {"id": value.pk, "label": str(value)}
+    return value
+
+
+def snapshot(obj) -> dict[str, Any]:
+    """The tracked state of a record, including tags and each custom field, as plain values."""
+    state: dict[str, Any] = {}
+    for name in obj.audit_fields:
+        field = obj._meta.get_field(name)
+        if field.is_relation:
+            related = getattr(obj, name)
+            state[name] = {"id": related.pk, "label": str(related)} if related is not None else None
+        else:
+            state[name] = _plain(getattr(obj, name))
+    if obj.pk:
+        state["tags"] = sorted(obj.tags.values_list("name", flat=True))
+    else:
+        state["tags"] = []
+    for key, value in (obj.custom_fields or {}).items():
+        state[f"custom_fields.{key}"] = value
+    return state
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], obj) -> dict[str, dict[str, Any]]:
+    labels = dict(obj.audit_fields)
+    labels["tags"] = "Tags"
+    cf_labels = dict(
+        CustomField.objects.filter(object_type=obj.object_type).values_list("key", "label")
+    )
+    changes: dict[str, dict[str, Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old in ("", [], None) and new in ("", [], None):
+            continue
+        if old != new:
+            if key.startswith("custom_fields."):
+                label = cf_labels.get(key.split(".", 1)[1], key.split(".", 1)[1])
+            else:
+                label = labels.get(key, key)
+            changes[key] = {"old": old, "new": new, "label": label}
+    return changes
+
+
+def record(obj, *, action: str, actor, changes: dict[str, Any] | None = None) -> AuditEntry:
+    return AuditEntry.objects.create(
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=obj.pk,
+        object_repr=str(obj)[:300],
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=getattr(actor, "email", "") or "system",
+        changes=changes or {},
+        request_id=context.request_id.get(),
+    )
+
+
+def history(obj):
+    """Change entries of a record, newest first."""
+    return AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(type(obj)), object_id=obj.pk
+    ).select_related("actor").order_by("-id")

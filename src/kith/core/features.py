@@ -1,0 +1,108 @@
+"""Capabilities as abstract model mixins, bundled in KithModel (the NetBox features.py idea)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class LiveQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def trashed(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class LiveManager(models.Manager.from_queryset(LiveQuerySet)):  # type: ignore[misc]
+    """Default manager: hides records in the trash."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+AllManager = models.Manager.from_queryset(LiveQuerySet)
+
+
+class TimestampsMixin(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class VersionMixin(models.Model):
+    """Optimistic concurrency: every write increments version; a stale version is refused (409)."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class TrashMixin(models.Model):
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = LiveManager()
+    all_objects = AllManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    @property
+    def in_trash(self) -> bool:
+        return self.deleted_at is not None
+
+
+class OwnerMixin(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class CustomFieldsMixin(models.Model):
+    custom_fields = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class TagsMixin(models.Model):
+    tags = models.ManyToManyField("core.Tag", blank=True, related_name="+")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def tag_names(self) -> list[str]:
+        # Uses the prefetch cache when the list view prefetched tags.
+        return sorted(t.name for t in self.tags.all())
+
+
+class KithModel(TimestampsMixin, VersionMixin, TrashMixin, OwnerMixin, CustomFieldsMixin, TagsMixin):
+    """A CRM record: timestamps, version, trash, owner, custom fields, tags, change history, search.
+
+    Subclasses set:
+      object_type    "contact", "company" … (custom fields, search, events, URLs)
+      audit_fields   {field name: label} tracked in the change history
+    """
+
+    object_type: str = ""
+    audit_fields: dict[str, str] = {}
+
+    class Meta:
+        abstract = True
+        base_manager_name = "all_objects"
+
+    def search_document(self) -> tuple[str, str]:
+        """(title, body) for the search index."""
+        raise NotImplementedError

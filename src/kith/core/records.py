@@ -1,0 +1,107 @@
+"""The shared write path of every CRM record: version check, tags, change history, search, events.
+
+A domain service (kith.contacts.services, …) validates and assigns fields, then calls these helpers
+inside its transaction. Nothing here commits on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from . import audit, events, search
+from .errors import ConflictError, ValidationError
+from .models import AuditEntry, Tag
+
+MAX_TAG_LENGTH = 64
+
+
+def parse_version(value: Any) -> int | None:
+    """A version from a body field or an If-Match header ("3", '"3"', 'W/"3"')."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if text.startswith("W/"):
+        text = text[2:]
+    text = text.strip('"')
+    if not text.isdigit():
+        raise ValidationError({"version": ["Must be a whole number (the record's current version)."]})
+    return int(text)
+
+
+def check_version(obj, expected: int | None) -> None:
+    if expected is not None and expected != obj.version:
+        raise ConflictError(
+            f"This record was changed by someone else (now at version {obj.version}, you sent {expected}). "
+            "Reload it and apply your change again.",
+            current_version=obj.version,
+        )
+
+
+def clean_tags(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValidationError({"tags": ["Must be a list of strings."]})
+    names: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ValidationError({"tags": ["Must be a list of strings."]})
+        name = " ".join(item.split())
+        if not name:
+            continue
+        if len(name) > MAX_TAG_LENGTH:
+            raise ValidationError({"tags": [f"A tag can be at most {MAX_TAG_LENGTH} characters."]})
+        if name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return names
+
+
+def set_tags(obj, names: Iterable[str]) -> None:
+    names = list(names)
+    existing = {t.name.lower(): t for t in Tag.objects.filter(name__in=names)}
+    tags = []
+    for name in names:
+        tag = existing.get(name.lower())
+        if tag is None:
+            # Case-insensitive reuse: "VIP" and "vip" are one tag.
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        tags.append(tag)
+    obj.tags.set(tags)
+
+
+def finish_write(obj, *, action: str, actor, before: dict[str, Any]) -> dict[str, Any]:
+    """Write the history row, sync the search index and queue the domain event. Returns the changes."""
+    after = audit.snapshot(obj)
+    changes = audit.diff(before, after, obj) if action in (AuditEntry.Action.CREATE, AuditEntry.Action.UPDATE) else {}
+    audit.record(obj, action=action, actor=actor, changes=changes)
+    if obj.deleted_at is None:
+        search.index(obj)
+    else:
+        search.remove(obj)
+    verb = {"create": "created", "update": "updated", "delete": "deleted", "restore": "restored"}[action]
+    events.emit(
+        f"{obj.object_type}.{verb}",
+        {
+            "type": obj.object_type,
+            "id": obj.pk,
+            "version": obj.version,
+            "actor_id": getattr(actor, "pk", None),
+            "changes": {k: {"old": v["old"], "new": v["new"]} for k, v in changes.items()},
+        },
+    )
+    return changes
+
+
+def bump(obj) -> None:
+    obj.version += 1
+    obj.updated_at = timezone.now()
+
+
+def trash_days() -> int:
+    return int(getattr(settings, "KITH_TRASH_DAYS", 30))

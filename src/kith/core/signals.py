@@ -1,0 +1,1 @@
+"""Connection set-up: nothing per-connection is needed beyond the settings' init_command."""

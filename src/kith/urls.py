@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from kith.api.api import api
+from kith.web import views_health
+
+urlpatterns = [
+    path("healthz", views_health.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("", include("kith.web.urls")),
+]
