@@ -197,3 +197,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("KITH_LOG_LEVEL", "WARNING")},
     "loggers": {"kith": {"level": os.environ.get("KITH_LOG_LEVEL", "INFO"), "propagate": True}},
 }
+
+KITH_TRASH_DAYS = int(os.environ.get("KITH_TRASH_DAYS", "30"))

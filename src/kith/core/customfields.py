@@ -122,9 +122,9 @@ def clean_values(
         else:
             result[key] = cleaned
     for key, field in defs.items():
-        if field.required and key not in result and f"custom_fields.{key}" not in errors:
-            if creating or key in (incoming or {}):
-                errors[f"custom_fields.{key}"] = [f"{field.label} is required."]
+        if (field.required and key not in result and f"custom_fields.{key}" not in errors
+                and (creating or key in (incoming or {}))):
+            errors[f"custom_fields.{key}"] = [f"{field.label} is required."]
     if errors:
         raise ValidationError(errors)
     return result

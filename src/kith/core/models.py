@@ -188,6 +188,9 @@ class LoginFailure(models.Model):
     key = models.CharField(max_length=300, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    def __str__(self) -> str:
+        return self.key
+
 
 class Job(models.Model):
     """A durable background job. Workers claim rows with a conditional UPDATE (SKIP LOCKED on PostgreSQL)."""

@@ -235,13 +235,13 @@ def filter_queryset(qs, q: str, kind: str):
     alternatives = {t: _corrections(t) for t in terms}
     expr = _build(terms, alternatives, engine)
     if engine == "postgresql":
-        sub = RawSQL(
+        sub = RawSQL(  # noqa: S611 - values are bound parameters
             f"SELECT object_id FROM {PG_TABLE} WHERE kind = %s AND document @@ to_tsquery('simple', %s)",  # noqa: S608
             (KINDS[kind], expr),
         )
     else:
         lo = KINDS[kind] * SHIFT
-        sub = RawSQL(
+        sub = RawSQL(  # noqa: S611 - values are bound parameters
             f"SELECT rowid - %s FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s AND rowid BETWEEN %s AND %s",  # noqa: S608
             (lo, expr, lo, lo + SHIFT - 1),
         )

@@ -1,7 +1,6 @@
-from django.urls import path
+"""Web UI URLs: record pages (urls_records) and workspace settings (urls_settings), one namespace."""
+
+from . import urls_records, urls_settings
 
 app_name = "web"
-urlpatterns: list = [
-    path("contacts/<int:pk>/", lambda r, pk: None, name="contact_detail"),
-    path("companies/<int:pk>/", lambda r, pk: None, name="company_detail"),
-]
+urlpatterns = [*urls_records.urlpatterns, *urls_settings.urlpatterns]
