@@ -61,8 +61,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the API docs' Swagger assets from local static files (no CDN)
     "kith.core",
     "kith.contacts",
+    "kith.sales",
     "kith.web",
 ]
 
@@ -199,3 +201,7 @@ LOGGING = {
 }
 
 KITH_TRASH_DAYS = int(os.environ.get("KITH_TRASH_DAYS", "30"))
+KITH_DEFAULT_CURRENCY = os.environ.get("KITH_DEFAULT_CURRENCY", "USD")
+# Public web forms: at most this many submissions per IP address per form within the window.
+KITH_FORM_RATE_LIMIT = int(os.environ.get("KITH_FORM_RATE_LIMIT", "10"))
+KITH_FORM_RATE_WINDOW_SECONDS = int(os.environ.get("KITH_FORM_RATE_WINDOW_SECONDS", "600"))

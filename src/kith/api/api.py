@@ -1,3 +1,86 @@
-from ninja import NinjaAPI
+"""The REST API under /api/v1/: contacts, companies, users, custom fields and search.
 
-api = NinjaAPI(title="Kith API", version="1", urls_namespace="api")
+Authenticate with a personal API token (Authorization: Bearer kith_…) or, in the browser, a signed-in
+session (CSRF-checked), so /api/v1/docs works as an explorer. Every 4xx answer is
+{"detail": "<sentence>", "errors": [{"field": ..., "message": ...}]} (see errors.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed
+from django.urls import URLPattern
+from ninja import NinjaAPI, Router
+
+from . import companies, contacts, custom_fields, errors, search, users
+from .auth import default_auth
+
+DESCRIPTION = """
+The Kith CRM API.
+
+**Authentication**: create a personal API token in your settings and send it as
+`Authorization: Bearer <token>`. Signed in to the web app, this page also works with your session.
+
+**Errors**: every 4xx answer is `{"detail": "<sentence>", "errors": [{"field": "email", "message": "…"}]}`;
+a stale version (409) adds `current_version`. Nothing is written when a request fails.
+
+**Lists** use keyset pagination: follow `next_cursor` until it is `null`.
+
+**Versions**: records carry `version` (also the `ETag` of GET). Send it back as `If-Match` or `version`
+on PATCH and DELETE to refuse the write if someone changed the record meanwhile (409).
+"""
+
+
+class KithAPI(NinjaAPI):
+    """NinjaAPI whose 405 answers have the same JSON error shape as every other 4xx."""
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern) and not inspect.iscoroutinefunction(pattern.callback):
+                pattern.callback = self._json_not_allowed(pattern.callback)
+        return urls
+
+    def _json_not_allowed(self, view):
+        @functools.wraps(view)  # keeps csrf_exempt: ninja does its own CSRF checks
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if isinstance(response, HttpResponseNotAllowed):
+                allowed = response["Allow"]
+                body = errors.error_body(f"{request.method} is not allowed here; use {allowed}.")
+                json_response = self.create_response(request, body, status=405)
+                json_response["Allow"] = allowed
+                return json_response
+            return response
+
+        return wrapper
+
+
+api = KithAPI(
+    title="Kith API",
+    version="1",
+    description=DESCRIPTION.strip(),
+    urls_namespace="api",
+    auth=default_auth,
+)
+errors.install(api)
+
+api.add_router("/contacts", contacts.router)
+api.add_router("/companies", companies.router)
+api.add_router("/users", users.router)
+api.add_router("/custom-fields", custom_fields.router)
+api.add_router("/search", search.router)
+
+# Last: unknown paths under /api/v1/ answer a JSON 404 like everything else.
+fallback = Router()
+
+
+@fallback.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False,
+                        auth=None)
+def not_found(request: HttpRequest, rest: str):
+    raise Http404(rest)
+
+
+api.add_router("", fallback)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Value
+from django.db.models import IntegerField, Value
 from django.db.models.functions import Coalesce, Lower
 
 from kith.core import search
@@ -77,7 +77,8 @@ class CompanyFilterSet(SearchableFilterSet):
         "name": Ordering("name", (Lower("name"),)),
         "domain": Ordering("domain", ("domain",)),
         "industry": Ordering("industry", (Lower("industry"),)),
-        "size": Ordering("size", (Coalesce("size", Value(-1)),)),
+        # A plain IntegerField: as a PositiveIntegerField, Django would drop the cursor's "> -1" as always true.
+        "size": Ordering("size", (Coalesce("size", Value(-1), output_field=IntegerField()),)),
         "city": Ordering("city", (Lower("city"),)),
         "owner": Ordering("owner", (Coalesce(Lower("owner__email"), Value("")),)),
         "created_at": Ordering("created_at", ("created_at",)),

@@ -40,6 +40,8 @@ TEXT_LIMITS = {
     "first_name": 100, "last_name": 100, "job_title": 200, "lead_source": 100, "street": 200, "city": 100,
     "region": 100, "postal_code": 20, "name": 200, "industry": 100, "description": 20000,
 }
+MAX_URL_LENGTH = 500  # Company.website
+MAX_SIZE = 2_147_483_647  # Company.size: the largest integer every supported database stores
 
 
 # --- normalisers (each returns the clean value or raises ValueError with the user's message) -----------
@@ -95,6 +97,8 @@ def normalise_url(value: Any) -> str:
         return ""
     if "://" not in text:
         text = "https://" + text
+    if len(text) > MAX_URL_LENGTH:
+        raise ValueError(f"A web address can be at most {MAX_URL_LENGTH} characters (it has {len(text)}).")
     try:
         URLValidator(schemes=["http", "https"])(text)
     except Exception:
@@ -359,7 +363,7 @@ def _apply_company(company: Company, data: dict[str, Any]) -> tuple[list[str] | 
         else:
             try:
                 size = int(str(value).replace(",", "").strip())
-                if size < 0:
+                if size < 0 or size > MAX_SIZE:
                     raise ValueError
                 company.size = size
             except (TypeError, ValueError):
@@ -449,7 +453,8 @@ def restore_company(*, actor, company: Company) -> Company:
 
 def purge_trash(*, older_than_days: int | None = None) -> int:
     """Delete for good what has been in the trash longer than KITH_TRASH_DAYS. Returns how many."""
-    cutoff = timezone.now() - timezone.timedelta(days=older_than_days or records.trash_days())
+    days = records.trash_days() if older_than_days is None else older_than_days
+    cutoff = timezone.now() - timezone.timedelta(days=days)
     count = 0
     for model in (Contact, Company):
         for obj in model.all_objects.filter(deleted_at__lt=cutoff).iterator():

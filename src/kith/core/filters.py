@@ -121,10 +121,15 @@ class TagFilter(Filter):
 
 
 class TextFilter(Filter):
+    """Substring match (icontains), or the lookup given, e.g. lookup="country__iexact"."""
+
     def apply(self, qs, values, user):
+        lookup = self.lookup or self.name
+        if "__" not in lookup:
+            lookup += "__icontains"
         cond = Q()
         for v in values:
-            cond |= Q(**{f"{self.lookup or self.name}__icontains": v})
+            cond |= Q(**{lookup: v})
         return qs.filter(cond)
 
 
@@ -234,7 +239,10 @@ class FilterSet:
             return qs.filter(**{f"{path}__{op or 'exact'}": value})
         if t == "boolean":
             value = customfields.clean_value(cf, values[-1])
-            return qs.filter(**{path: value}) if value else qs.filter(~Q(**{path: True}))
+            if value:
+                return qs.filter(**{path: True})
+            # "false" includes records without a value (NOT (NULL = true) alone would drop them).
+            return qs.filter(~Q(**{path: True}) | Q(**{f"{path}__isnull": True}))
         if t == "select":
             for v in values:
                 customfields.clean_value(cf, v)

@@ -141,6 +141,8 @@ class CustomField(models.Model):
     class ObjectType(models.TextChoices):
         CONTACT = "contact", "Contact"
         COMPANY = "company", "Company"
+        LEAD = "lead", "Lead"
+        DEAL = "deal", "Deal"
 
     class FieldType(models.TextChoices):
         TEXT = "text", "Text"
@@ -237,3 +239,22 @@ class SearchTerm(models.Model):
 
     def __str__(self) -> str:
         return self.term
+
+
+class Notification(models.Model):
+    """An in-app notification (assigned a record, mentioned, reminded …)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "read_at", "-id"], name="notification_user_idx")]
+
+    def __str__(self) -> str:
+        return self.title

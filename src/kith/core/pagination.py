@@ -14,9 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 from django.db.models.expressions import BaseExpression
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 
@@ -58,6 +60,10 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid_cursor() -> ValidationError:
+    return ValidationError({"cursor": ["This cursor is not valid for this list and ordering."]})
+
+
 def decode_cursor(cursor: str, size: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -66,7 +72,33 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
             raise ValueError("wrong size")
         return [_decode_value(v) for v in values]
     except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ValidationError({"cursor": ["This cursor is not valid for this list and ordering."]}) from exc
+        raise _invalid_cursor() from exc
+
+
+def _fits(value: Any, field) -> bool:
+    """Whether a cursor value has the Python type of the sort key it is compared with."""
+    kind = field.get_internal_type()
+    if value is None:
+        return False
+    if kind == "DateTimeField":
+        return isinstance(value, dt.datetime) and (not settings.USE_TZ or timezone.is_aware(value))
+    if kind == "DateField":
+        return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+    if kind == "DecimalField":
+        return isinstance(value, decimal.Decimal)
+    if kind == "FloatField":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind.endswith(("IntegerField", "AutoField")):
+        return type(value) is int and -(2**63) <= value < 2**63
+    if kind in ("CharField", "TextField", "EmailField", "SlugField", "URLField"):
+        return isinstance(value, str)
+    return isinstance(value, str | int | float | bool)
+
+
+def _check_types(values: list[Any], fields: list) -> None:
+    """Refuse a cursor made for another list or ordering (or by hand) before it reaches the database."""
+    if not all(_fits(value, field) for value, field in zip(values, fields, strict=True)):
+        raise _invalid_cursor()
 
 
 def parse_ordering(value: str | None, orderings: dict[str, Ordering], default: str) -> tuple[Ordering, bool]:
@@ -89,6 +121,7 @@ def paginate(qs, *, ordering: Ordering, descending: bool, cursor: str | None, li
     all_keys = [*key_names, "id"]
     if cursor:
         values = decode_cursor(cursor, len(all_keys))
+        _check_types(values, [qs.query.annotations[k].output_field for k in key_names] + [qs.model._meta.pk])
         op = "lt" if descending else "gt"
         # (k0, k1, …, id) > (v0, v1, …, vid), expanded; plus k0 >= v0 so the index range is used.
         condition = Q()

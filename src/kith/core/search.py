@@ -3,7 +3,7 @@
 Documents are (kind, object id, title, body). Text is normalised in Python (lower case, accents removed,
 split into words) before it reaches either database, so both engines see the same words and answer alike:
   - every word of the query must match, the last one as a prefix (search as you type);
-  - phone numbers match by their digits (E.164, national number, local part);
+  - phone numbers match by their digits (E.164, national number with and without trunk prefix, local part);
   - small typos: a query word with no match is widened to known words at an edit distance of 1 (2 for
     long words), found in a vocabulary table bucketed by first letter and length (plus a pg_trgm
     similarity look-up on PostgreSQL), so "Jonh Smtih" still finds John Smith.
@@ -48,13 +48,19 @@ def phone_tokens(e164: str) -> list[str]:
         import phonenumbers
 
         parsed = phonenumbers.parse(e164 if e164.startswith("+") else "+" + digits)
-        national = str(parsed.national_number)
+        # The national number (Italy's leading zero kept), as dialled at home with the trunk prefix
+        # (UK "020 7946 0958" → 02079460958) and the local number without its area code (79460958).
+        national = phonenumbers.national_significant_number(parsed)
         out.append(national)
+        out.append(re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)))
+        area = phonenumbers.length_of_geographical_area_code(parsed)
+        if area:
+            out.append(national[area:])
         if len(national) > 7:
             out.append(national[-7:])
     except Exception:  # noqa: S110 - not a parseable number; its digits are enough
         pass
-    return out
+    return list(dict.fromkeys(t for t in out if t))
 
 
 def _doc_id(kind: str, object_id: int) -> int:

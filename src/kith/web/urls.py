@@ -1,6 +1,8 @@
 """Web UI URLs: record pages (urls_records) and workspace settings (urls_settings), one namespace."""
 
+from kith.sales import urls as sales_urls
+
 from . import urls_records, urls_settings
 
 app_name = "web"
-urlpatterns = [*urls_records.urlpatterns, *urls_settings.urlpatterns]
+urlpatterns = [*urls_records.urlpatterns, *urls_settings.urlpatterns, *sales_urls.urlpatterns]
