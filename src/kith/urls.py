@@ -6,5 +6,6 @@ from kith.web import views_health
 urlpatterns = [
     path("healthz", views_health.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("f/", include("kith.sales.urls_public")),
     path("", include("kith.web.urls")),
 ]

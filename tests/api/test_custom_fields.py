@@ -25,7 +25,7 @@ class TestCustomFields:
         assert all(set(f) == FIELD_KEYS for f in body["items"])
         assert [f["key"] for f in v.get("custom-fields", object_type="company").json()["items"]] == ["segment"]
         assert len(v.get("custom-fields").json()["items"]) == len(contact_fields) + 1
-        r = v.get("custom-fields", object_type="deal")
+        r = v.get("custom-fields", object_type="spaceship")
         assert_error_shape(r, 422)
         assert error_fields(r) == {"object_type"}
 
@@ -60,7 +60,7 @@ class TestCustomFields:
                                        "field_type": "select"})
         assert_error_shape(r, 422)
         assert error_fields(r) == {"key", "choices"}
-        r = api.post("custom-fields", {"object_type": "deal", "label": "X", "field_type": "colour"})
+        r = api.post("custom-fields", {"object_type": "spaceship", "label": "X", "field_type": "colour"})
         assert error_fields(r) == {"object_type", "field_type"}
         r = api.post("custom-fields", {"object_type": "contact", "label": "X", "field_type": "currency"})
         assert error_fields(r) == {"currency"}

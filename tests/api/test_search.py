@@ -77,7 +77,7 @@ class TestSearch:
         assert {t for t, _ in hits(api, "acme", types="contact")} == {"contact"}
         assert {t for t, _ in hits(api, "acme", types="contact,company")} == {"contact", "company"}
         assert len(hits(api, "acme", limit=1)) == 1
-        r = api.get("search", q="acme", types="deal")
+        r = api.get("search", q="acme", types="spaceship")
         assert_error_shape(r, 422)
         assert error_fields(r) == {"types"}
         assert error_fields(api.get("search", q="acme", limit=0)) == {"limit"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import login
 from playwright.sync_api import expect
 
+from conftest import login
 from kith.contacts import services
 from kith.contacts.models import Contact
 
@@ -133,6 +133,7 @@ def test_list_search_sort_and_load_more(page, admin, settings, console_errors):
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Alan Turing")
     page.wait_for_url(re.compile(r"q=tur"))
+    assert "ordering=name" in page.url  # the chosen sort order survives the search
     assert console_errors == []
 
 

@@ -3,9 +3,9 @@
 import re
 
 import pytest
-from conftest import login
 from playwright.sync_api import expect
 
+from conftest import login
 from kith.core.models import ApiToken, CustomField
 from kith.core.tokens import authenticate
 

@@ -56,10 +56,9 @@ def test_event_is_delivered_after_commit_not_before(admin, received, django_capt
 
 
 def test_rolled_back_write_delivers_nothing(admin, received, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(Boom), transaction.atomic():
-            services.create_contact(actor=admin, data={"first_name": "Ada"})
-            raise Boom
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Boom), transaction.atomic():
+        services.create_contact(actor=admin, data={"first_name": "Ada"})
+        raise Boom
     assert callbacks == []
     assert received == []
     assert not Contact.all_objects.exists()

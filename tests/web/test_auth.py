@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from conftest import PASSWORD
 from kith.core.models import LoginFailure
 
-from conftest import PASSWORD
 from .conftest import text
 
 pytestmark = pytest.mark.django_db

@@ -136,3 +136,19 @@ def test_trashed_company_page(admin_client, admin, companies):
     r = admin_client.get(f"/companies/{acme.pk}/")
     assert "This company is in the trash" in text(r)
     assert admin_client.get("/companies/999999/").status_code == 404
+
+
+def test_company_list_does_a_constant_number_of_queries(admin_client, make_company, admin, member):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get("/companies/?ordering=name").status_code == 200
+        return len(ctx.captured_queries)
+
+    make_company(name="First", owner_id=admin.pk)
+    few = count()
+    for i in range(10):
+        make_company(name=f"Co {i}", owner_id=(admin if i % 2 else member).pk, tags=f"t{i}")
+    assert count() == few

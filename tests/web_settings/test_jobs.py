@@ -28,7 +28,9 @@ def retry_url(job):
 def test_only_admins(request, as_user, persona):
     client = as_user(request.getfixturevalue(persona))
     job = make_job("failed", last_error="boom", attempts=5)
-    assert client.get(LIST).status_code == 403
+    response = client.get(LIST)
+    assert response.status_code == 403
+    assert "Only admins can see and retry background jobs." in response.content.decode()
     assert client.post(retry_url(job)).status_code == 403
     job.refresh_from_db()
     assert job.status == "failed"

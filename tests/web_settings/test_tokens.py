@@ -50,7 +50,7 @@ def test_everyone_can_create_a_token_and_sees_it_once(request, as_user, persona)
 
 def test_list_shows_last_use_and_revoked(as_user, member):
     client = as_user(member)
-    used, secret = create_token(user=member, name="Used")
+    _, secret = create_token(user=member, name="Used")
     authenticate(secret)
     gone, _ = create_token(user=member, name="Gone")
     client.post(revoke_url(gone))

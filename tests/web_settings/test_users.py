@@ -2,8 +2,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from kith.core.models import User
 from conftest import PASSWORD
+from kith.core.models import User
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,9 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        rid = incoming[:64] if incoming and incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+        # Letters, digits and dashes (ASCII only: the id goes back out in a header and into the history).
+        valid = incoming.isascii() and incoming.replace("-", "").isalnum()
+        rid = incoming[:64] if valid else uuid.uuid4().hex
         request.request_id = rid
         token = context.request_id.set(rid)
         try:

@@ -389,7 +389,7 @@ class DemoLoader:
         order = 0
         company_times: dict[str, dt.datetime] = {}
         for spec in COMPANIES:
-            name, slug, industry, country, city, region, size, description = spec
+            slug = spec[1]
             when = start + dt.timedelta(days=rng.uniform(0, 300), seconds=rng.randint(0, 86399))
             company_times[slug] = when
             order += 1
@@ -469,10 +469,8 @@ class DemoLoader:
         rng = self.rng
         spec = payload["company"]
         country = spec[3] if spec else rng.choice(["US", "GB", "DE", "FR", "IN", "BR"])
-        if spec and rng.random() < 0.12:  # colleagues from abroad
-            country_for_name = rng.choice(list(CULTURES))
-        else:
-            country_for_name = country
+        # Some colleagues come from abroad.
+        country_for_name = rng.choice(list(CULTURES)) if spec and rng.random() < 0.12 else country
         first, last, a_first, a_last = self.person(country_for_name)
         domain = f"{spec[1]}.example" if spec else rng.choice(["mail.example", "post.example", "inbox.example"])
         pattern = rng.choice(["{f}.{l}", "{f}.{l}", "{f0}{l}", "{f}", "{f}_{l}"])

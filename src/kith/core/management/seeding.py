@@ -63,29 +63,28 @@ def _adapter(field) -> Callable[[Any], Any]:
     return functools.partial(lambda f, v: f.get_db_prep_save(v, connection), field)
 
 
+def insert_tuples(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """Plain INSERTs: executemany on SQLite (in-process, fast), multi-row VALUES on PostgreSQL."""
+    qn = connection.ops.quote_name
+    head = f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) VALUES "  # noqa: S608
+    one = f"({', '.join(['%s'] * len(columns))})"
+    with connection.cursor() as cur:
+        if connection.vendor != "postgresql":
+            cur.executemany(head + one, rows)
+            return
+        step = max(1, min(1000, 60000 // len(columns)))
+        for i in range(0, len(rows), step):
+            chunk = rows[i : i + step]
+            cur.execute(head + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
+
+
 def insert_rows(model, objs: list, *, with_id: bool = True) -> None:
     """INSERT the objects' concrete columns with executemany: much cheaper than bulk_create's compiler."""
     fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
     adapters = [_adapter(f) for f in fields]
     attnames = [f.attname for f in fields]
-    qn = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
     rows = [tuple(adapt(getattr(o, name)) for adapt, name in zip(adapters, attnames, strict=True)) for o in objs]
-    with connection.cursor() as cur:
-        cur.executemany(sql, rows)
-
-
-def insert_tuples(table: str, columns: list[str], rows: list[tuple]) -> None:
-    qn = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    with connection.cursor() as cur:
-        cur.executemany(sql, rows)
+    insert_tuples(model._meta.db_table, [f.column for f in fields], rows)
 
 
 @contextlib.contextmanager

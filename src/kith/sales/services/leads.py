@@ -60,6 +60,8 @@ def _apply(lead: Lead, data: dict[str, Any]) -> tuple[list[str] | None, list[dic
             c.errors["status"] = [f"Must be one of: {', '.join(LeadStatus.values)}."]
         elif data["status"] == LeadStatus.CONVERTED and lead.status != LeadStatus.CONVERTED:
             c.errors["status"] = ["Convert the lead to mark it converted."]
+        elif lead.status == LeadStatus.CONVERTED and data["status"] != LeadStatus.CONVERTED:
+            c.errors["status"] = ["This lead is converted; its status can no longer change."]
         else:
             status_changed = data["status"] != lead.status
             lead.status = data["status"]

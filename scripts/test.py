@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Run Kith's whole test suite on SQLite, then on PostgreSQL, and print one summary line at the very end.
+
+    python scripts/test.py                  # both databases (PostgreSQL must be reachable)
+    python scripts/test.py --sqlite-only    # SQLite only
+    python scripts/test.py -- -k search     # anything after -- goes to pytest
+
+PostgreSQL: KITH_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/kith_test); the tests
+run in a database named test_kith_ci that Django creates and drops. Each run gets a fresh temporary
+KITH_DATA_DIR. Browser tests drive /usr/bin/chromium (or KITH_CHROMIUM) and must run, not skip.
+
+The last line reads like "412 passed, 0 failed" (", 3 skipped" may follow); the exit code is non-zero
+if anything failed, a run crashed, PostgreSQL was unreachable, or no test ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/kith_test"
+PG_TEST_DB = "test_kith_ci"
+BROWSER_WORDS = ("chromium", "playwright", "browser")
+
+
+@dataclass
+class Counts:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, other: Counts) -> None:
+        self.passed += other.passed
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.notes += other.notes
+
+
+def postgres_problem(url: str) -> str | None:
+    """None when the server answers (checked through its maintenance database), else the reason."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return "psycopg is not installed (pip install -e '.[test]')"
+    params = conninfo_to_dict(url)
+    params["dbname"] = "postgres"
+    try:
+        with psycopg.connect(**params, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return " ".join(str(exc).split())
+    return None
+
+
+def parse_junit(path: Path) -> Counts:
+    counts = Counts()
+    root = ET.parse(path).getroot()  # noqa: S314 - our own pytest run wrote it
+    for case in root.iter("testcase"):
+        name = f"{case.get('classname')}::{case.get('name')}"
+        if case.find("failure") is not None or case.find("error") is not None:
+            counts.failed += 1
+        elif (skipped := case.find("skipped")) is not None:
+            reason = f"{skipped.get('message') or ''} {skipped.text or ''}".lower()
+            if any(word in reason for word in BROWSER_WORDS) or ".browser." in f".{case.get('classname')}.":
+                counts.failed += 1
+                counts.notes.append(f"{name} was skipped, but browser tests must run: {reason.strip()[:200]}")
+            else:
+                counts.skipped += 1
+        else:
+            counts.passed += 1
+    return counts
+
+
+def run_suite(label: str, db_env: dict[str, str], pytest_args: list[str]) -> Counts:
+    print(f"\n===== {label} =====", flush=True)
+    with tempfile.TemporaryDirectory(prefix=f"kith-test-{label.split()[0].lower()}-") as tmp:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DATABASE_URL", "KITH_SQLITE_PATH", "KITH_TEST_DB_NAME", "KITH_DATA_DIR")}
+        env.update({"KITH_DATA_DIR": str(Path(tmp) / "data"), "PYTHONUNBUFFERED": "1", **db_env})
+        junit = Path(tmp) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q", "-rfE",
+               f"--junitxml={junit}", "-o", "junit_family=xunit2", *pytest_args]
+        started = time.monotonic()
+        code = subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+        minutes = (time.monotonic() - started) / 60
+        if not junit.exists():
+            counts = Counts(failed=1, notes=[f"{label}: pytest stopped before writing results (exit code {code})"])
+        else:
+            counts = parse_junit(junit)
+            if code not in (0, 1):
+                counts.failed += 1
+                counts.notes.append(f"{label}: pytest exited with code {code} (interrupted, usage or internal error)")
+            if counts.passed + counts.failed + counts.skipped == 0:
+                counts.failed += 1
+                counts.notes.append(f"{label}: no test ran")
+        print(f"----- {label}: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped "
+              f"in {minutes:.1f} min", flush=True)
+        return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sqlite-only", action="store_true", help="skip the PostgreSQL run")
+    parser.add_argument("--postgres-only", action="store_true", help="skip the SQLite run")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    args = parser.parse_args(argv)
+
+    total = Counts()
+    pg_url = os.environ.get("KITH_TEST_POSTGRES_URL") or DEFAULT_PG
+    if not args.sqlite_only:
+        problem = postgres_problem(pg_url)
+        if problem:
+            print(f"PostgreSQL at {pg_url} is unreachable: {problem}\n"
+                  "Start PostgreSQL, set KITH_TEST_POSTGRES_URL, or pass --sqlite-only.", file=sys.stderr)
+            print("0 passed, 1 failed")
+            return 1
+    if not args.postgres_only:
+        total.add(run_suite("SQLite", {}, args.pytest_args))
+    if not args.sqlite_only:
+        total.add(run_suite(f"PostgreSQL ({pg_url.rsplit('@', 1)[-1]})",
+                            {"DATABASE_URL": pg_url, "KITH_TEST_DB_NAME": PG_TEST_DB, "KITH_TEST_POSTGRES_URL": pg_url},
+                            args.pytest_args))
+    for note in total.notes:
+        print(f"NOTE: {note}")
+    summary = f"{total.passed} passed, {total.failed} failed"
+    if total.skipped:
+        summary += f", {total.skipped} skipped"
+    print(summary, flush=True)
+    return 1 if total.failed or total.passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""kith bench: seed N contacts into fresh SQLite and PostgreSQL databases, time the hot paths, write a report."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/kith_bench"
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark Kith on SQLite and PostgreSQL: each database is created fresh in its own subprocess, seeded "
+        "with --contacts rows (`kith seed`), then API and HTML requests are timed in-process (Django test "
+        "client, Bearer token) and the hot queries are EXPLAINed. Writes a Markdown report."
+    )
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--contacts", type=int, default=100_000, help="contacts to seed (default 100000)")
+        parser.add_argument("--iterations", type=int, default=200, help="timed requests per operation (default 200)")
+        parser.add_argument("--output", default="docs/benchmarks.md", help="report file (default docs/benchmarks.md)")
+        parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+        parser.add_argument("--postgres-url", default=DEFAULT_PG,
+                            help=f"PostgreSQL database to create, use and drop (default {DEFAULT_PG})")
+        parser.add_argument("--json", dest="json_path", help="also write the raw results as JSON here")
+        # Internal: run the measurements in this process (database chosen by the environment).
+        parser.add_argument("--run-one", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--result-file", help=argparse.SUPPRESS)
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def handle(self, *args, **options):
+        if options["run_one"]:
+            return self.run_one(options)
+        if options["contacts"] < 100 or options["iterations"] < 1:
+            raise CommandError("Use --contacts 100 or more and --iterations 1 or more.", returncode=2)
+        command = self.command_line(options)
+        started = time.monotonic()
+        from kith.core.management.benchmark import machine
+
+        load_before = machine().get("load")
+        runs: dict[str, Any] = {}
+        runs["sqlite"] = self.run_database("sqlite", None, options)
+        if not options["sqlite_only"]:
+            url = options["postgres_url"]
+            self.create_pg(url)
+            try:
+                runs["postgresql"] = self.run_database("postgresql", url, options)
+            finally:
+                self.drop_pg(url)
+        info = machine()
+        info["load_before"] = load_before
+        report = render(runs, info, command, time.monotonic() - started)
+        out = Path(options["output"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report, encoding="utf-8")
+        if options["json_path"]:
+            Path(options["json_path"]).write_text(json.dumps({"machine": info, "runs": runs}, indent=2, default=str))
+        self.say(f"Wrote {out} in {time.monotonic() - started:.0f} s.")
+        failed = [f"{db}: {name}" for db, r in runs.items() for name, t in r["timings"].items() if t["errors"]]
+        if failed:
+            raise CommandError("Some requests did not answer as expected: " + "; ".join(failed), returncode=1)
+        return None
+
+    @staticmethod
+    def command_line(options) -> str:
+        parts = ["kith", "bench", "--contacts", str(options["contacts"]), "--iterations", str(options["iterations"])]
+        if options["output"] != "docs/benchmarks.md":
+            parts += ["--output", options["output"]]
+        if options["sqlite_only"]:
+            parts.append("--sqlite-only")
+        elif options["postgres_url"] != DEFAULT_PG:
+            parts += ["--postgres-url", "<url>"]
+        return shlex.join(parts)
+
+    # --- PostgreSQL database lifecycle -----------------------------------------------------------------
+
+    @staticmethod
+    def _admin_conn(url: str):
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict(url)
+        name = params.get("dbname")
+        if not name:
+            raise CommandError("--postgres-url must name a database, e.g. …/kith_bench.", returncode=2)
+        params["dbname"] = "postgres"
+        try:
+            conn = psycopg.connect(**params, autocommit=True, connect_timeout=5)
+        except psycopg.Error as exc:
+            raise CommandError(
+                f"PostgreSQL is not reachable ({' '.join(str(exc).split())}). Start it, pass --postgres-url, "
+                "or use --sqlite-only.", returncode=1,
+            ) from None
+        return conn, name
+
+    def create_pg(self, url: str) -> None:
+        from psycopg import sql
+
+        conn, name = self._admin_conn(url)
+        with conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def drop_pg(self, url: str) -> None:
+        from psycopg import sql
+
+        conn, name = self._admin_conn(url)
+        with conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    # --- one database in a subprocess ------------------------------------------------------------------
+
+    def run_database(self, label: str, url: str | None, options) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix=f"kith-bench-{label}-") as tmp:
+            env = {**os.environ, "KITH_DATA_DIR": tmp, "KITH_LOG_LEVEL": "WARNING"}
+            env.pop("KITH_SQLITE_PATH", None)
+            if url:
+                env["DATABASE_URL"] = url
+            else:
+                env.pop("DATABASE_URL", None)
+            result_file = Path(tmp) / "result.json"
+            cmd = [sys.executable, "-m", "kith", "bench", "--run-one", "--contacts", str(options["contacts"]),
+                   "--iterations", str(options["iterations"]), "--result-file", str(result_file)]
+            self.say(f"== {label}: fresh database, {options['contacts']:,} contacts, {options['iterations']} "
+                     "requests per operation")
+            proc = subprocess.run(cmd, env=env, check=False)  # noqa: S603 - our own interpreter and module
+            if proc.returncode != 0 or not result_file.exists():
+                raise CommandError(f"The {label} benchmark failed (exit code {proc.returncode}); see above.",
+                                   returncode=1)
+            return json.loads(result_file.read_text())
+
+    def run_one(self, options) -> None:
+        from kith.core.management.benchmark import run
+
+        result = run(contacts=options["contacts"], iterations=options["iterations"], say=self.say)
+        Path(options["result_file"]).write_text(json.dumps(result, default=str))
+
+
+# --- the report ----------------------------------------------------------------------------------------
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value == value else "–"  # NaN → dash
+
+
+def render(runs: dict[str, Any], info: dict[str, Any], command: str, seconds: float) -> str:
+    dbs = list(runs)
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    first = next(iter(runs.values()))
+    vers = {k: v for r in runs.values() for k, v in r["versions"].items()}
+    lines = [
+        "# Kith benchmarks",
+        "",
+        f"Generated by `{command}` on {dt.date.today().isoformat()} ({seconds / 60:.1f} minutes in all).",
+        "",
+        "## Set-up",
+        "",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram_gb']} GB RAM, {info['os']}"
+        + (f"; load average {info['load_before'][0]:.1f} at the start, {info['load'][0]:.1f} at the end"
+           if info.get("load") and info.get("load_before") else ""),
+        f"- Python {vers.get('python')}, Django {vers.get('django')}"
+        + (f", SQLite {vers['sqlite']}" if "sqlite" in vers else "")
+        + (f", PostgreSQL {vers['postgresql']}" if "postgresql" in vers else ""),
+        f"- Data: {first['counts']['contacts']:,} contacts and {first['counts']['companies']:,} companies per "
+        "database, seeded by `kith seed` (tags, custom field values, a history row each, search index).",
+        "- Each database is fresh (migrated from scratch) and runs in its own process. Requests go through "
+        "Django's test client in-process: full middleware, Bearer-token authentication (API) or a signed-in "
+        "session (HTML), serialisation and templates, but no network and no web server.",
+        f"- Each operation: 3 warm-up requests, then {first['timings'][next(iter(first['timings']))]['n']} timed "
+        "requests, one after another. Times are wall-clock milliseconds per request.",
+        *(
+            [f"- Note: the machine was busy with other work during the run (load above its {info['cores']} "
+             "cores), so these numbers are pessimistic."]
+            if info.get("load") and max(info["load"][0], (info.get("load_before") or [0])[0]) > info["cores"]
+            else []
+        ),
+        "",
+        "## Seeding",
+        "",
+        "| Database | Rows | Seconds | Rows/s |",
+        "|---|---:|---:|---:|",
+    ]
+    for db in dbs:
+        s = runs[db]["seed"]
+        lines.append(f"| {names[db]} | {s['contacts'] + s['companies']:,} | {s['seconds']:.1f} | "
+                     f"{s['rows_per_second']:,.0f} |")
+    lines += ["", "## Latency (ms)", ""]
+    header = "| Operation | " + " | ".join(f"{names[db]} p50 | p95 | max" for db in dbs) + " |"
+    lines += [header, "|---|" + "---:|---:|---:|" * len(dbs)]
+    for op in first["timings"]:
+        cells = []
+        for db in dbs:
+            t = runs[db]["timings"].get(op)
+            cells += [_ms(t["p50"]), _ms(t["p95"]), _ms(t["max"])] if t else ["–"] * 3
+        flag = " ⚠" if any(runs[db]["timings"].get(op, {}).get("errors") for db in dbs) else ""
+        lines.append(f"| {op}{flag} | " + " | ".join(cells) + " |")
+    lines += ["", "Search queries used (cycled): " + ", ".join(f"`{q}`" for q in first.get("search_queries", [])), ""]
+    errors = [(db, op, t["errors"]) for db in dbs for op, t in runs[db]["timings"].items() if t["errors"]]
+    if errors:
+        lines += ["### Errors", ""]
+        lines += [f"- {names[db]}, {op}: {errs[0]}" for db, op, errs in errors]
+        lines.append("")
+    lines += [
+        "## Query plans",
+        "",
+        "For each operation, the slowest SELECT on a large table (contacts, companies, search index, history) "
+        "from one request, EXPLAINed. “Full scan” names a large table read without an index.",
+        "",
+        "| Operation | " + " | ".join(f"{names[db]}: queries, indexes used" for db in dbs) + " |",
+        "|---|" + "---|" * len(dbs),
+    ]
+    for op in first["timings"]:
+        cells = []
+        for db in dbs:
+            p = runs[db]["plans"].get(op)
+            if not p:
+                cells.append("–")
+                continue
+            used = ", ".join(f"`{i}`" for i in p["indexes"]) or "no index"
+            scans = f"; **full scan: {', '.join(p['full_scans'])}**" if p["full_scans"] else ""
+            cells.append(f"{runs[db]['timings'][op].get('queries', '?')} queries; {used}{scans}")
+        lines.append(f"| {op} | " + " | ".join(cells) + " |")
+    lines += ["", "<details><summary>Full plans</summary>", ""]
+    for db in dbs:
+        for op, p in runs[db]["plans"].items():
+            lines += [f"**{names[db]} – {op}**", "", "```sql", p["sql"][:1200], "```", "", "```"]
+            lines += p["plan"] or [p.get("error", "")]
+            lines += ["```", ""]
+    lines += ["</details>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Web views of the sales app, one module per area."""

@@ -1,0 +1,134 @@
+"""kith serve in a real subprocess: migrations, granian, the embedded worker, demo mode, and refusing to start."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import stat
+import subprocess
+import sys
+
+from .helpers import Server, free_port, http, kith, kith_env
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_serve_answers_and_takes_a_contact_over_the_api(tmp_path):
+    data = tmp_path / "data"
+    server = Server(data).start()
+    try:
+        server.wait_healthy()
+        status, body = http("GET", server.url + "/healthz")
+        assert status == 200 and json.loads(body) == {"status": "ok"}
+        status, body = http("GET", server.url + "/login/")
+        assert status == 200 and b"<form" in body
+
+        # The new user's path: a user, a token (last word of the last line), a contact.
+        env = kith_env(data)
+        created = kith("user", "create", "fresh@example.com", "--password", "Fresh-start-2026!", "--role", "admin",
+                       env=env)
+        assert created.returncode == 0, created.stderr
+        token = kith("token", "create", "fresh@example.com", env=env)
+        assert token.returncode == 0, token.stderr
+        secret = token.stdout.strip().splitlines()[-1].split()[-1]
+        status, body = http("POST", server.url + "/api/v1/contacts",
+                            {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+                            {"Authorization": f"Bearer {secret}"})
+        assert status == 201, body
+        status, _ = http("GET", server.url + "/static/does-not-exist.css")
+        assert status == 404
+    finally:
+        code = server.stop()
+    out = server.output()
+    assert f"Kith is running at http://127.0.0.1:{server.port}/" in out
+    assert code == 0, out
+    worker = re.search(r"Kith worker running \(pid (\d+)\)", out)
+    assert worker, out
+    assert not _pid_alive(int(worker.group(1))), "the worker outlived kith serve"
+    assert "Kith worker stopped" in out
+
+
+def test_user_errors_exit_2_with_one_line(tmp_path):
+    env = kith_env(tmp_path / "data")
+    assert kith("migrate", "-v0", env=env).returncode == 0
+    ok = kith("user", "create", "a@example.com", "--password", "Long-enough-1", env=env)
+    assert ok.returncode == 0, ok.stderr
+    dup = kith("user", "create", "a@example.com", "--password", "Long-enough-1", env=env)
+    assert dup.returncode == 2
+    assert len(dup.stderr.strip().splitlines()) == 1 and "already exists" in dup.stderr
+    role = kith("user", "create", "b@example.com", "--role", "wizard", env=env)
+    assert role.returncode == 2 and "Unknown role" in role.stderr and "Traceback" not in role.stderr
+
+
+def test_serve_demo_loads_once_and_prints_the_login_every_time(tmp_path):
+    data = tmp_path / "data"
+    server = Server(data, "--demo", "--no-worker").start()
+    try:
+        server.wait_healthy(timeout=240)
+    finally:
+        assert server.stop() == 0, server.output()
+    first = server.output()
+    login = data / "demo-login.txt"
+    assert stat.S_IMODE(login.stat().st_mode) == 0o600
+    password = next(line.split(":", 1)[1].strip() for line in login.read_text().splitlines()
+                    if line.startswith("password:"))
+    assert "loading the demo data" in first
+    assert "demo@example.com" in first and password in first
+    assert f"http://127.0.0.1:{server.port}/login/" in first
+
+    again = Server(data, "--demo", "--no-worker").start()
+    try:
+        again.wait_healthy()
+        status, _ = http("GET", again.url + "/login/")
+        assert status == 200
+    finally:
+        assert again.stop() == 0, again.output()
+    second = again.output()
+    assert "loading the demo data" not in second
+    assert "demo@example.com" in second and password in second
+    # The printed password is the demo admin's.
+    check = kith("shell", "-c",
+                 "from kith.core.models import User;"
+                 f"print(User.objects.get(email='demo@example.com').check_password('{password}'))",
+                 env=kith_env(data))
+    assert check.stdout.strip().splitlines()[-1] == "True", check.stdout + check.stderr
+
+
+def test_serve_refuses_to_start_when_the_database_does_not_exist(tmp_path):
+    url = os.environ.get("KITH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/kith_test")
+    missing = url.rsplit("/", 1)[0] + "/kith_no_such_database_xyz"
+    env = kith_env(tmp_path / "data", DATABASE_URL=missing)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kith", "serve", "--port", str(free_port())],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 1
+    assert "Kith cannot start" in proc.stderr and "kith_no_such_database_xyz" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Kith is running" not in proc.stdout
+
+
+def test_serve_refuses_to_start_when_a_migration_fails(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    # A table in the way: the contacts app's first migration cannot create it.
+    with sqlite3.connect(data / "kith.sqlite3") as db:
+        db.execute("CREATE TABLE contacts_company (x integer)")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kith", "serve", "--port", str(free_port())],
+        env=kith_env(data), capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    message = proc.stderr.strip()
+    assert "contacts.0001_initial" in message and "already exists" in message
+    assert "Traceback" not in message
+    assert len(message.splitlines()) == 1
+    assert "Kith is running" not in proc.stdout
