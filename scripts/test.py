@@ -7,7 +7,8 @@
 
 PostgreSQL: KITH_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/kith_test); the tests
 run in a database named test_kith_ci that Django creates and drops. Each run gets a fresh temporary
-KITH_DATA_DIR. Browser tests drive /usr/bin/chromium (or KITH_CHROMIUM) and must run, not skip.
+KITH_DATA_DIR. With two or more cores both databases run at the same time (-j 1 for one after the
+other, with live output). Browser tests drive /usr/bin/chromium (or KITH_CHROMIUM) and must run, not skip.
 
 The last line reads like "412 passed, 0 failed" (", 3 skipped" may follow); the exit code is non-zero
 if anything failed, a run crashed, PostgreSQL was unreachable, or no test ran.
@@ -81,37 +82,61 @@ def parse_junit(path: Path) -> Counts:
     return counts
 
 
-def run_suite(label: str, db_env: dict[str, str], pytest_args: list[str]) -> Counts:
-    print(f"\n===== {label} =====", flush=True)
-    with tempfile.TemporaryDirectory(prefix=f"kith-test-{label.split()[0].lower()}-") as tmp:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("DATABASE_URL", "KITH_SQLITE_PATH", "KITH_TEST_DB_NAME", "KITH_DATA_DIR")}
-        env.update({"KITH_DATA_DIR": str(Path(tmp) / "data"), "PYTHONUNBUFFERED": "1", **db_env})
-        junit = Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q", "-rfE",
-               f"--junitxml={junit}", "-o", "junit_family=xunit2", *pytest_args]
-        started = time.monotonic()
-        code = subprocess.run(cmd, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
-        minutes = (time.monotonic() - started) / 60
-        if not junit.exists():
-            counts = Counts(failed=1, notes=[f"{label}: pytest stopped before writing results (exit code {code})"])
-        else:
-            counts = parse_junit(junit)
-            if code not in (0, 1):
-                counts.failed += 1
-                counts.notes.append(f"{label}: pytest exited with code {code} (interrupted, usage or internal error)")
-            if counts.passed + counts.failed + counts.skipped == 0:
-                counts.failed += 1
-                counts.notes.append(f"{label}: no test ran")
-        print(f"----- {label}: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped "
-              f"in {minutes:.1f} min", flush=True)
-        return counts
+@dataclass
+class Run:
+    label: str
+    tmp: tempfile.TemporaryDirectory
+    proc: subprocess.Popen
+    junit: Path
+    log: Path | None
+    started: float
+
+
+def start_suite(label: str, db_env: dict[str, str], pytest_args: list[str], *, to_log: bool) -> Run:
+    tmp = tempfile.TemporaryDirectory(prefix=f"kith-test-{label.split()[0].lower()}-")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "KITH_SQLITE_PATH", "KITH_TEST_DB_NAME", "KITH_DATA_DIR")}
+    env.update({"KITH_DATA_DIR": str(Path(tmp.name) / "data"), "PYTHONUNBUFFERED": "1", **db_env})
+    junit = Path(tmp.name) / "junit.xml"
+    cmd = [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q", "-rfE",
+           f"--junitxml={junit}", "-o", "junit_family=xunit2", *pytest_args]
+    log = Path(tmp.name) / "pytest.log" if to_log else None
+    if log is None:
+        print(f"\n===== {label} =====", flush=True)
+    out = open(log, "w") if log else None  # noqa: SIM115 - closed when the run is collected
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None)  # noqa: S603
+    return Run(label, tmp, proc, junit, log, time.monotonic())
+
+
+def finish_suite(run: Run) -> Counts:
+    code = run.proc.wait()
+    minutes = (time.monotonic() - run.started) / 60
+    if run.log is not None:
+        print(f"\n===== {run.label} =====", flush=True)
+        print(run.log.read_text(errors="replace"), end="", flush=True)
+    if not run.junit.exists():
+        counts = Counts(failed=1, notes=[f"{run.label}: pytest stopped before writing results (exit code {code})"])
+    else:
+        counts = parse_junit(run.junit)
+        if code not in (0, 1):
+            counts.failed += 1
+            counts.notes.append(f"{run.label}: pytest exited with code {code} (interrupted, usage or internal error)")
+        if counts.passed + counts.failed + counts.skipped == 0:
+            counts.failed += 1
+            counts.notes.append(f"{run.label}: no test ran")
+    print(f"----- {run.label}: {counts.passed} passed, {counts.failed} failed, {counts.skipped} skipped "
+          f"in {minutes:.1f} min", flush=True)
+    run.tmp.cleanup()
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite-only", action="store_true", help="skip the PostgreSQL run")
     parser.add_argument("--postgres-only", action="store_true", help="skip the SQLite run")
+    parser.add_argument("-j", "--jobs", type=int, default=2 if (os.cpu_count() or 1) >= 2 else 1,
+                        help="1 runs the databases one after the other with live output; 2 (the default on "
+                             "two or more cores) runs them at the same time")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
 
@@ -124,12 +149,29 @@ def main(argv: list[str] | None = None) -> int:
                   "Start PostgreSQL, set KITH_TEST_POSTGRES_URL, or pass --sqlite-only.", file=sys.stderr)
             print("0 passed, 1 failed")
             return 1
+    suites = []
     if not args.postgres_only:
-        total.add(run_suite("SQLite", {}, args.pytest_args))
+        suites.append(("SQLite", {}))
     if not args.sqlite_only:
-        total.add(run_suite(f"PostgreSQL ({pg_url.rsplit('@', 1)[-1]})",
-                            {"DATABASE_URL": pg_url, "KITH_TEST_DB_NAME": PG_TEST_DB, "KITH_TEST_POSTGRES_URL": pg_url},
-                            args.pytest_args))
+        suites.append((f"PostgreSQL ({pg_url.rsplit('@', 1)[-1]})",
+                       {"DATABASE_URL": pg_url, "KITH_TEST_DB_NAME": PG_TEST_DB, "KITH_TEST_POSTGRES_URL": pg_url}))
+    parallel = args.jobs > 1 and len(suites) > 1
+    if parallel:
+        print(f"Running {' and '.join(label for label, _ in suites)} at the same time; "
+              "each one's output follows when it is done.", flush=True)
+        runs = [start_suite(label, env, args.pytest_args, to_log=True) for label, env in suites]
+        waited = time.monotonic()
+        while any(r.proc.poll() is None for r in runs):
+            time.sleep(2)
+            if time.monotonic() - waited > 60:
+                waited = time.monotonic()
+                busy = ", ".join(r.label for r in runs if r.proc.poll() is None)
+                print(f"… still running: {busy}", flush=True)
+        for run in runs:
+            total.add(finish_suite(run))
+    else:
+        for label, env in suites:
+            total.add(finish_suite(start_suite(label, env, args.pytest_args, to_log=False)))
     for note in total.notes:
         print(f"NOTE: {note}")
     summary = f"{total.passed} passed, {total.failed} failed"

@@ -8,9 +8,9 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import login
 from playwright.sync_api import expect
 
+from conftest import login
 from kith.sales.models import Lead
 from kith.sales.services import teams, webforms
 

@@ -85,6 +85,10 @@ def test_invalid_email_is_refused(admin, email):
     assert_refused(admin, {"first_name": "Ada", "email": email}, "email", message_part="not a valid email")
 
 
+def test_email_longer_than_254_characters_is_refused(admin):
+    assert_refused(admin, {"email": "a" * 250 + "@example.com"}, "email", message_part="too long")
+
+
 def test_email_validation_does_not_need_dns(admin):
     # A syntactically valid address at a domain that does not exist is accepted (no network look-up).
     contact = create(admin, email="someone@no-such-domain-kith-test.example")

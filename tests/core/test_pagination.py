@@ -67,8 +67,12 @@ def companies(admin, member):
     return list(Company.objects.order_by("id"))
 
 
+_unique = itertools.count()
+
+
 def insert_contact(n: int) -> None:
-    Contact.objects.create(first_name=NAMES[n % len(NAMES)], job_title="CEO", email="" if n % 2 else f"new{n}@x.com",
+    email = "" if n % 2 else f"new{next(_unique)}@x.com"
+    Contact.objects.create(first_name=NAMES[n % len(NAMES)], job_title="CEO", email=email,
                            created_at=TIMES[n % 3], updated_at=TIMES[(n + 1) % 3])
 
 
@@ -105,26 +109,23 @@ def check_walk(filterset, model, ordering_value, insert, limit):
     expected = one_page(filterset, model, ordering_value)
     original = set(expected)
     seen = walk(filterset, model, ordering_value, limit, insert)
-    assert len(seen) == len(set(seen)), "a row was visited twice"
-    assert original <= set(seen), "a row was skipped"
+    where = f"ordering={ordering_value} limit={limit}"
+    assert len(seen) == len(set(seen)), f"a row was visited twice ({where})"
+    assert original <= set(seen), f"a row was skipped ({where})"
     # The rows that existed at the start come in the same order as one unpaginated query.
-    assert [pk for pk in seen if pk in original] == expected
+    assert [pk for pk in seen if pk in original] == expected, where
 
 
-CONTACT_ORDERINGS = [d + name for name in ContactFilterSet.orderings for d in ("", "-")]
-COMPANY_ORDERINGS = [d + name for name in CompanyFilterSet.orderings for d in ("", "-")]
+@pytest.mark.parametrize("name", list(ContactFilterSet.orderings))
+def test_every_contact_ordering_visits_every_row_once(contacts, name):
+    for ordering_value, limit in itertools.product([name, "-" + name], [2, 7]):
+        check_walk(ContactFilterSet, Contact, ordering_value, insert_contact, limit)
 
 
-@pytest.mark.parametrize("ordering_value", CONTACT_ORDERINGS)
-@pytest.mark.parametrize("limit", [2, 7])
-def test_every_contact_ordering_visits_every_row_once(contacts, ordering_value, limit):
-    check_walk(ContactFilterSet, Contact, ordering_value, insert_contact, limit)
-
-
-@pytest.mark.parametrize("ordering_value", COMPANY_ORDERINGS)
-@pytest.mark.parametrize("limit", [2, 7])
-def test_every_company_ordering_visits_every_row_once(companies, ordering_value, limit):
-    check_walk(CompanyFilterSet, Company, ordering_value, insert_company, limit)
+@pytest.mark.parametrize("name", list(CompanyFilterSet.orderings))
+def test_every_company_ordering_visits_every_row_once(companies, name):
+    for ordering_value, limit in itertools.product([name, "-" + name], [2, 7]):
+        check_walk(CompanyFilterSet, Company, ordering_value, insert_company, limit)
 
 
 def test_orderings_sort_by_what_they_say(contacts, companies):
@@ -200,12 +201,20 @@ TAMPERED = {
 }
 
 
-@pytest.mark.parametrize("cursor", TAMPERED.values(), ids=TAMPERED.keys())
-def test_tampered_cursor_is_refused_naming_cursor(contacts, cursor):
+def test_tampered_cursor_is_refused_naming_cursor(contacts):
     ordering, descending = parse_ordering("created_at", ContactFilterSet.orderings, "name")
-    with pytest.raises(ValidationError) as excinfo:
-        paginate(Contact.objects.all(), ordering=ordering, descending=descending, cursor=cursor, limit=5)
-    assert list(excinfo.value.message_dict) == ["cursor"]
+    failures = []
+    for what, cursor in TAMPERED.items():
+        try:
+            paginate(Contact.objects.all(), ordering=ordering, descending=descending, cursor=cursor, limit=5)
+        except ValidationError as exc:
+            if not hasattr(exc, "error_dict") or list(exc.message_dict) != ["cursor"]:
+                failures.append((what, exc))
+        except Exception as exc:
+            failures.append((what, exc))
+        else:
+            failures.append((what, "accepted"))
+    assert failures == []
 
 
 @pytest.mark.parametrize(("made_for", "used_for"), [("name", "created_at"), ("created_at", "size"), ("name", "size")])

@@ -43,9 +43,13 @@ def ref(obj):
     return (obj.object_type, obj.pk)
 
 
-@pytest.mark.parametrize("q", ["Lov", "lovelace", "ada", "Ada Lov", "ADA LOVELACE", "  ada  "])
-def test_name_and_name_prefix(people, q):
-    assert contact_ids(q) == [people["ada"].pk]
+def finds_only(queries, obj) -> list:
+    """The queries that do not find exactly `obj` among contacts (empty when all do)."""
+    return [(q, got) for q in queries if (got := contact_ids(q)) != [obj.pk]]
+
+
+def test_name_and_name_prefix(people):
+    assert finds_only(["Lov", "lovelace", "ada", "Ada Lov", "ADA LOVELACE", "  ada  "], people["ada"]) == []
 
 
 def test_all_words_must_match(people):
@@ -53,38 +57,33 @@ def test_all_words_must_match(people):
     assert contact_ids("john smi") == [people["john"].pk]
 
 
-@pytest.mark.parametrize("q", ["john.smith@example.com", "john.smith@", "JOHN.SMITH@EXAMPLE.COM"])
-def test_by_email(people, q):
-    assert contact_ids(q) == [people["john"].pk]
+def test_by_email(people):
+    assert finds_only(["john.smith@example.com", "john.smith@", "JOHN.SMITH@EXAMPLE.COM"], people["john"]) == []
 
 
-@pytest.mark.parametrize(
-    "q", ["(415) 555-2671", "415-555-2671", "415.555.2671", "+1 415 555 2671", "14155552671", "4155552671",
-          "555-2671", "415 555"],
-)
-def test_by_phone_digits_with_any_punctuation(people, q):
-    assert contact_ids(q) == [people["john"].pk]
+def test_by_phone_digits_with_any_punctuation(people):
+    queries = ["(415) 555-2671", "415-555-2671", "415.555.2671", "+1 415 555 2671", "14155552671", "4155552671",
+               "555-2671", "415 555"]
+    assert finds_only(queries, people["john"]) == []
 
 
-@pytest.mark.parametrize("q", ["+44 20 7946 0958", "020 7946 0958", "7946 0958", "2079460958", "44 20 7946"])
-def test_by_international_phone_as_written_at_home_or_abroad(people, q):
-    assert contact_ids(q) == [people["ada"].pk]
+def test_by_international_phone_as_written_at_home_or_abroad(people):
+    queries = ["+44 20 7946 0958", "020 7946 0958", "7946 0958", "2079460958", "44 20 7946"]
+    assert finds_only(queries, people["ada"]) == []
 
 
-@pytest.mark.parametrize(
-    ("country", "typed", "queries"),
-    [
+def test_national_numbers_are_found_as_people_write_them(admin):
+    failures = []
+    for country, typed, queries in [
         ("DE", "030 1234567", ["030 1234567", "+49 30 1234567", "1234567"]),
         ("IT", "06 1234 5678", ["06 1234 5678", "+39 06 1234 5678", "1234 5678"]),
         ("FR", "01 42 68 53 00", ["01 42 68 53 00", "+33 1 42 68 53 00", "42 68 53 00"]),
         ("GB", "07911 123456", ["07911 123456", "+44 7911 123456", "7911123456"]),
-    ],
-)
-def test_national_numbers_are_found_as_people_write_them(admin, country, typed, queries):
-    contact = services.create_contact(actor=admin, data={"first_name": "Caller", "country": country, "phone": typed})
-    assert contact.phone.startswith("+")
-    for q in queries:
-        assert contact_ids(q) == [contact.pk], q
+    ]:
+        contact = services.create_contact(actor=admin, data={"first_name": country, "country": country, "phone": typed})
+        assert contact.phone.startswith("+"), contact.phone
+        failures += finds_only(queries, contact)
+    assert failures == []
 
 
 def test_by_company_name_finds_the_company_and_its_contacts(people):
@@ -93,24 +92,19 @@ def test_by_company_name_finds_the_company_and_its_contacts(people):
     assert found("navy", kinds=["contact"]) == [ref(people["grace"])]
 
 
-@pytest.mark.parametrize("q", ["analytical-engines.co.uk", "navylabs"])
-def test_company_by_domain(people, q):
-    companies = found(q, kinds=["company"])
-    assert len(companies) == 1
-    assert companies[0][0] == "company"
+def test_company_by_domain(people):
+    assert found("analytical-engines.co.uk", kinds=["company"]) == [ref(people["engines"])]
+    assert found("navylabs", kinds=["company"]) == [ref(people["navy"])]
 
 
 def test_by_job_title(people):
     assert contact_ids("admiral") == [people["grace"].pk]
 
 
-@pytest.mark.parametrize(
-    ("q", "who"),
-    [("Jonh", "john"), ("Smtih", "john"), ("Jonh Smtih", "john"), ("Lovlace", "ada"), ("lovelaec", "ada"),
-     ("Hoper", "grace"), ("Grcae Hopper", "grace")],
-)
-def test_small_typos_still_find(people, q, who):
-    assert contact_ids(q) == [people[who].pk]
+def test_small_typos_still_find(people):
+    assert finds_only(["Jonh", "Smtih", "Jonh Smtih", "jhon smith"], people["john"]) == []
+    assert finds_only(["Lovlace", "lovelaec", "Ada Lovelcae"], people["ada"]) == []
+    assert finds_only(["Hoper", "Grcae Hopper"], people["grace"]) == []
 
 
 def test_typos_do_not_find_unrelated_records(people):
@@ -118,9 +112,8 @@ def test_typos_do_not_find_unrelated_records(people):
     assert contact_ids("Jxxx") == []
 
 
-@pytest.mark.parametrize("q", ["zoe", "Zoe", "ZOË", "zoë ng", "zoe@example.org"])
-def test_accents_are_ignored(people, q):
-    assert contact_ids(q) == [people["zoe"].pk]
+def test_accents_are_ignored(people):
+    assert finds_only(["zoe", "Zoe", "ZOË", "zoë ng", "zoe@example.org"], people["zoe"]) == []
 
 
 def test_accented_query_finds_plain_text(admin):
@@ -178,10 +171,12 @@ def test_kinds_and_limit(people):
     assert len(search.search("example", limit=1)) == 1
 
 
-@pytest.mark.parametrize("q", ["", "   ", "@@@", "'", '"', "*", "ada\" OR body:x", "a:b", "(", "NEAR(", "-", "ada's"])
-def test_odd_queries_do_not_fail(people, q):
-    search.search(q)
-    ContactFilterSet({"q": q}, None).apply(Contact.objects.all()).count()
+def test_odd_queries_do_not_fail(people):
+    for q in ["", "   ", "@@@", "'", '"', "*", "ada\" OR body:x", "a:b", "(", "NEAR(", "-", "ada's", "!", "&|", "\\"]:
+        search.search(q)
+        ContactFilterSet({"q": q}, None).apply(Contact.objects.all()).count()
+    # Punctuation is not search syntax: an apostrophe is just a word break.
+    assert contact_ids("lovelace's") == [] and contact_ids("ada lovelace!") == [people["ada"].pk]
 
 
 def test_empty_query_finds_nothing(people):

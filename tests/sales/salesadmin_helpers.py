@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.utils import timezone
 
@@ -44,7 +43,3 @@ def close(d: Deal, kind: str, when: dt.datetime, actor, lost_reason: str = "Too 
 
 def at(day: dt.date, hour: int = 12) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=timezone.get_current_timezone())
-
-
-def D(text: str) -> Decimal:  # noqa: N802
-    return Decimal(text)

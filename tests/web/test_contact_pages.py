@@ -287,3 +287,19 @@ def test_viewer_gets_403_on_write_urls_and_sees_no_buttons(signed_in, viewer, ma
     assert v.post(f"/contacts/{c.pk}/restore/").status_code == 403
     assert not Contact.objects.filter(first_name="X").exists()
     assert Contact.objects.filter(pk=c.pk).exists()
+
+
+def test_editing_keeps_a_deactivated_owner_and_a_trashed_company(admin_client, admin, member, make_contact,
+                                                                  make_company):
+    acme = make_company(name="Acme")
+    c = make_contact(first_name="Ada", owner_id=member.pk, company_id=acme.pk)
+    member.is_active = False
+    member.save()
+    services.delete_company(actor=admin, company=acme)
+    html = admin_client.get(f"/contacts/{c.pk}/edit/").content.decode()
+    assert f'<option value="{member.pk}" selected>Bob Member (deactivated)</option>' in html
+    r = admin_client.post(f"/contacts/{c.pk}/edit/", form_data(
+        first_name="Ada", job_title="CTO", owner_id=str(member.pk), company_id=str(acme.pk), version=str(c.version)))
+    assert r.status_code == 302
+    c.refresh_from_db()
+    assert c.job_title == "CTO" and c.owner_id == member.pk and c.company_id == acme.pk

@@ -14,7 +14,22 @@ from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.urls import URLPattern
 from ninja import NinjaAPI, Router
 
-from . import companies, contacts, custom_fields, errors, search, users
+from . import (
+    companies,
+    contacts,
+    custom_fields,
+    errors,
+    sales_deals,
+    sales_forecast,
+    sales_lead_forms,
+    sales_leads,
+    sales_pipelines,
+    sales_products,
+    sales_quotas,
+    sales_quotes,
+    search,
+    users,
+)
 from .auth import default_auth
 
 DESCRIPTION = """
@@ -72,6 +87,15 @@ api.add_router("/companies", companies.router)
 api.add_router("/users", users.router)
 api.add_router("/custom-fields", custom_fields.router)
 api.add_router("/search", search.router)
+api.add_router("/leads", sales_leads.router)
+api.add_router("/lead-forms", sales_lead_forms.router)
+api.add_router("/pipelines", sales_pipelines.router)
+api.add_router("/stages", sales_pipelines.stages_router)
+api.add_router("/deals", sales_deals.router)
+api.add_router("/products", sales_products.router)
+api.add_router("/quotes", sales_quotes.router)
+api.add_router("/quotas", sales_quotas.router)
+api.add_router("/forecast", sales_forecast.router)
 
 # Last: unknown paths under /api/v1/ answer a JSON 404 like everything else.
 fallback = Router()

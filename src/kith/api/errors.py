@@ -22,6 +22,8 @@ from kith.core.errors import ConflictError, NotFoundError, field_errors
 from . import auth
 
 SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+# Body parameters whose JSON is an array, not an object (e.g. PUT /deals/{id}/line-items).
+LIST_BODIES = {"items"}
 
 # Responses documented on each kind of operation (the schemas live in schemas.py).
 READ = (401, 404)
@@ -39,7 +41,10 @@ def _field_from_loc(loc: Any, body_params: set[str]) -> str:
         # A body schema parameter ("payload") is not part of the client's JSON.
         if source == "body" and parts and parts[0] in body_params:
             parts.pop(0)
-    return ".".join(str(p) for p in parts if not isinstance(p, int))
+    # A list index stays when a field of that element follows ("items.0.quantity"); a trailing one, an
+    # element of a list of plain values, is dropped ("tags").
+    kept = [p for i, p in enumerate(parts) if not isinstance(p, int) or any(isinstance(q, str) for q in parts[i + 1:])]
+    return ".".join(str(p) for p in kept)
 
 
 def schema_errors(exc: NinjaValidationError) -> list[dict[str, str]]:
@@ -70,7 +75,8 @@ def install(api: NinjaAPI) -> None:
             loc = tuple(err.get("loc", ()))
             if len(loc) == 2 and loc[0] == "body":  # the body as a whole, not one of its fields
                 missing = err.get("type") == "missing"
-                detail = "This request needs a JSON object body." if missing else "The request body must be a JSON object."
+                kind = "array" if err.get("type") == "list_type" or loc[1] in LIST_BODIES else "object"
+                detail = f"This request needs a JSON {kind} body." if missing else f"The request body must be a JSON {kind}."
         return respond(request, 422, detail, schema_errors(exc))
 
     def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:

@@ -46,6 +46,7 @@ class RecordResource:
     restore: Callable[..., Any]  # (actor, obj) -> obj
     select_related: tuple[str, ...] = ()
     detail_extra: Callable[..., dict[str, Any]] | None = None  # (obj, user) -> extra detail keys
+    prepare: Callable[..., Any] | None = None  # (queryset) -> queryset: more joins, prefetches, annotations
 
 
 def build_router(res: RecordResource) -> Router:
@@ -63,7 +64,8 @@ def build_router(res: RecordResource) -> Router:
             qs = res.model.all_objects.all()
         else:
             qs = res.model.objects.all()
-        return permissions.visible(qs, user).select_related(*res.select_related).prefetch_related("tags")
+        qs = permissions.visible(qs, user).select_related(*res.select_related).prefetch_related("tags")
+        return res.prepare(qs) if res.prepare else qs
 
     def get_object(user, pk: int, *, include_trashed: bool = False):
         # DoesNotExist answers 404: missing, in the trash, or not visible to this user are alike.

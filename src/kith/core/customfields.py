@@ -12,6 +12,9 @@ from email_validator import EmailNotValidError, validate_email
 
 from .models import CustomField
 
+# Numbers and amounts stay below a quadrillion: stored, compared and filtered exactly on every database.
+MAX_MAGNITUDE = decimal.Decimal(10) ** 15
+RANGE_TEXT = "-1,000,000,000,000,000 and 1,000,000,000,000,000"
 TRUE_WORDS = {"true", "1", "yes", "on", "y"}
 FALSE_WORDS = {"false", "0", "no", "off", "n", ""}
 
@@ -26,6 +29,8 @@ def clean_value(field: CustomField, value: Any) -> Any:
         return None
     t = field.field_type
     if t == "text":
+        if isinstance(value, dict | list | tuple):
+            raise ValueError("Enter text, not a list or an object.")
         value = str(value).strip()
         if len(value) > 2000:
             raise ValueError("Must be at most 2000 characters.")
@@ -39,6 +44,8 @@ def clean_value(field: CustomField, value: Any) -> Any:
             raise ValueError("Enter a number.") from None
         if not number.is_finite():
             raise ValueError("Enter a number.")
+        if abs(number) >= MAX_MAGNITUDE:
+            raise ValueError(f"Enter a number between {RANGE_TEXT}.")
         return int(number) if number == number.to_integral_value() else float(number)
     if t == "currency":
         if isinstance(value, bool):
@@ -47,6 +54,8 @@ def clean_value(field: CustomField, value: Any) -> Any:
             amount = decimal.Decimal(str(value).strip().replace(",", ""))
         except decimal.InvalidOperation:
             raise ValueError("Enter an amount such as 1250.00.") from None
+        if amount.is_finite() and abs(amount) >= MAX_MAGNITUDE:
+            raise ValueError(f"Enter an amount between {RANGE_TEXT}.")
         if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
             raise ValueError("Enter an amount with at most 2 decimal places.")
         return str(amount.quantize(decimal.Decimal("0.01")))

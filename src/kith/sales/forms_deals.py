@@ -144,8 +144,8 @@ class DealForm(RecordForm):
             self.initial["pipeline_id"] = str(pipeline.pk)
         self.pipeline = pipeline
         choices, kinds = stage_choices(pipeline)
-        self.fields["stage_id"].choices = choices
         self.fields["stage_id"].widget = StageSelect(kinds=kinds)
+        self.fields["stage_id"].choices = choices  # after the widget: the field passes them on to it
         self.fields["stage_id"].widget.attrs.update({"data-stage-select": ""})
         self.fields["pipeline_id"].widget.attrs.update({
             "data-pipeline-select": "", "hx-get": _url("web:deal_stage_options"), "hx-trigger": "change",
@@ -169,6 +169,8 @@ class DealForm(RecordForm):
         # Contacts: those linked or chosen, plus the company's people, as tick boxes.
         contacts = self._contact_options(selected_company)
         self.fields["contact_ids"].choices = contacts
+        if not contacts:
+            self.fields["contact_ids"].help_text = "None yet: choose a company to tick its people, or add a contact."
         self.fields["primary_contact_id"].choices = [("", "The first contact"), *contacts]
         add_value = self._value("add_contact_id")
         add_choices = [("", "No contact")]

@@ -210,11 +210,11 @@ class ConvertForm(ErrorMappingMixin, forms.Form):
         self.fields["company_id"].widget.attrs.update({"data-combobox": "", "data-lookup": reverse("web:company_lookup")})
         self.fields["deal_currency"].choices = currency_choices()
         pipelines = list(Pipeline.objects.order_by("position", "id"))
-        self.fields["deal_pipeline_id"].choices = [("", "Default pipeline")] + [(str(p.pk), p.name) for p in pipelines]
+        if pipelines:
+            self.fields["deal_pipeline_id"].choices = [(str(p.pk), p.name) for p in pipelines]
+        else:
+            self.fields["deal_pipeline_id"].choices = [("", "New business (created with this deal)")]
         self.fields["deal_stage_id"].choices = stage_choices()
-        self.fields["deal_pipeline_id"].help_text = (
-            "" if pipelines else "A pipeline with the usual stages is created with the first deal."
-        )
         self.fields["deal_stage_id"].help_text = "Leave as is to start in the pipeline's first stage."
 
     def clean(self):

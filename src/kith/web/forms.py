@@ -81,9 +81,13 @@ class RecordForm(forms.Form):
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(instance)
         super().__init__(*args, **kwargs)
-        self.fields["owner_id"].widget.choices = [("", "No owner")] + [
+        owners = [("", "No owner")] + [
             (str(u.pk), u.display_name) for u in User.objects.filter(is_active=True).order_by("full_name", "email")
         ]
+        owner = getattr(instance, "owner", None)
+        if owner is not None and not owner.is_active:
+            owners.append((str(owner.pk), f"{owner.display_name} (deactivated)"))
+        self.fields["owner_id"].widget.choices = owners
         self.fields["country"].widget.choices = [("", "—"), *countries()]
         self.custom_defs = customfields.definitions(self.object_type)
         for cf in self.custom_defs:
@@ -135,6 +139,13 @@ class RecordForm(forms.Form):
             cf_values[cf.key] = value
         if cf_values:
             data["custom_fields"] = cf_values
+        if self.instance is not None:
+            # Links left as they were are not sent: a deactivated owner or a trashed company stays linked
+            # instead of failing validation on an unrelated edit.
+            for name in ("owner_id", "company_id"):
+                current = getattr(self.instance, name, None)
+                if name in data and str(data[name] or "") == str(current or ""):
+                    del data[name]
         return data
 
     def expected_version(self) -> int | None:

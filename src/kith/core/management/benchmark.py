@@ -228,9 +228,47 @@ def run(*, contacts: int, iterations: int, say: Callable[[str], None]) -> dict[s
             + (f"  ERRORS: {errors[0]}" if errors else ""))
     result["timings"] = timings
     result["plans"] = plans
+    result["sales"] = sales(web, contacts=contacts, iterations=iterations, say=say)
     result["counts"] = {"contacts": Contact.objects.count(), "companies": Company.objects.count()}
     result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return result
+
+
+def sales(web, *, contacts: int, iterations: int, say: Callable[[str], None]) -> dict[str, Any]:
+    """The sales app's own benchmark hooks (kith.sales.bench*), when present: deal board and forecast."""
+    out: dict[str, Any] = {}
+    try:
+        from kith.sales import bench as sales_bench
+        from kith.sales import bench_forecast
+        from kith.sales.services import ensure_default_pipeline
+    except Exception as exc:  # the app is optional for this benchmark
+        return {"skipped": f"sales benchmark hooks not available: {exc}"}
+    repeat = max(5, iterations // 10)
+    try:
+        pipeline = ensure_default_pipeline()
+        started = time.monotonic()
+        n_open = sales_bench.seed_deals(max(100, contacts // 10), pipeline)
+        n_forecast = bench_forecast.seed_forecast_deals(max(100, contacts // 4))
+        out["seeded"] = {"open_deals": n_open, "forecast_deals": n_forecast, "seconds": time.monotonic() - started}
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+        for _ in range(2):
+            sales_bench.board_first_paint(web, pipeline)
+        board = [sales_bench.board_first_paint(web, pipeline) * 1000 for _ in range(repeat)]
+        out["Deal board (HTML)"] = summarise(board)
+        today = dt.date.today()
+        period = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+        forecast = bench_forecast.forecast_bench(web, period, repeat=repeat)
+        if forecast["status"] != 200:
+            raise RuntimeError(f"forecast page answered {forecast['status']}")
+        out[f"Forecast {period} by owner (HTML)"] = {**summarise(forecast["runs_ms"]), "queries": forecast["queries"]}
+        for name, t in out.items():
+            if isinstance(t, dict) and "p50" in t:
+                say(f"[{connection.vendor}] {name}: p50 {t['p50']:.1f} ms, p95 {t['p95']:.1f} ms, max {t['max']:.1f} ms")
+    except Exception as exc:
+        out["error"] = f"{exc.__class__.__name__}: {exc}"
+        say(f"[{connection.vendor}] sales benchmark failed: {out['error']}")
+    return out
 
 
 def machine() -> dict[str, Any]:

@@ -76,7 +76,8 @@ def _apply(deal: Deal, data: dict[str, Any], *, actor) -> dict[str, Any]:
         except (Pipeline.DoesNotExist, TypeError, ValueError):
             errors["pipeline_id"] = [f"No pipeline with id {data['pipeline_id']}."]
     if "stage_id" in data:
-        stage = _stage_for(pipeline, data["stage_id"], errors)
+        # A stage alone may be of any pipeline (the deal moves there); with pipeline_id it must be of that one.
+        stage = _stage_for(pipeline if "pipeline_id" in data else None, data["stage_id"], errors)
         if stage is not None:
             pipeline = stage.pipeline
             extras["stage"] = stage

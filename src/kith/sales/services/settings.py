@@ -72,12 +72,13 @@ def _int(value: Any, *, field: str, minimum: int, maximum: int, errors: dict[str
 # --- recomputing converted amounts ------------------------------------------------------------------------
 
 
-def recompute_open_deals(*, currencies: list[str] | None = None, batch_size: int = BATCH_SIZE) -> int:
+def recompute_open_deals(*, currencies: list[str] | None = None, batch_size: int | None = None) -> int:
     """Set amount_default = convert(amount, current rate) on open deals (in those currencies, or all).
 
     Walks the deals by id in batches; returns how many deals changed. Deals in a currency without a
     rate keep their amount (the rate services refuse to leave open deals without one).
     """
+    batch_size = batch_size or BATCH_SIZE
     default = SalesSettings.get().default_currency
     rates = {r.currency: r.rate for r in ExchangeRate.objects.all()}
     rates[default] = Decimal("1")
@@ -107,8 +108,9 @@ def recompute_open_deals(*, currencies: list[str] | None = None, batch_size: int
     return changed
 
 
-def _rescale_closed_deals_and_quotas(factor: Decimal, batch_size: int = BATCH_SIZE) -> None:
+def _rescale_closed_deals_and_quotas(factor: Decimal) -> None:
     """Closed deals and quotas keep their default-currency amounts, expressed in the new currency."""
+    batch_size = BATCH_SIZE
     qs = Deal.all_objects.exclude(stage__kind=StageKind.OPEN)
     last_id = 0
     while True:

@@ -63,8 +63,10 @@ def lead_waiting(context, lead, style: str = "cell"):
     if kind == "none":
         return mark_safe('<span class="muted">—</span>')
     if kind == "responded":
-        label = "Responded in {}" if style == "long" else "{}"
-        return format_html('<span class="waiting waiting-responded">' + label + "</span>", state["text"])
+        if style == "long":
+            return format_html('<span class="waiting waiting-responded">Responded in {}</span>', state["text"])
+        return format_html('<span class="waiting waiting-responded"><span class="visually-hidden">Responded in </span>'
+                           '<span class="waiting-check" aria-hidden="true">✓</span> {}</span>', state["text"])
     since = timezone.localtime(state["since"]).isoformat()
     if kind == "overdue":
         return format_html(
@@ -73,11 +75,11 @@ def lead_waiting(context, lead, style: str = "cell"):
             "</span>",
             since, minutes, state["text"],
         )
+    flag = "waiting-flag" if style == "subtitle" else "waiting-flag visually-hidden"
     return format_html(
         '<span class="waiting waiting-running" data-clock-since="{}" data-clock-limit="{}">'
-        '<span class="waiting-flag visually-hidden">Waiting</span>'
-        '<span class="waiting-time" data-clock-text>{}</span></span>',
-        since, minutes, state["text"],
+        '<span class="{}">Waiting</span> <span class="waiting-time" data-clock-text>{}</span></span>',
+        since, minutes, flag, state["text"],
     )
 
 

@@ -294,13 +294,13 @@ def stage_delete(request, pk: int):
 
 
 class ProductForm(AdminForm):
-    name = forms.CharField(label="Name", max_length=200, error_messages={"required": "A product needs a name."})
-    sku = forms.CharField(label="SKU", max_length=64, required=False,
-                          help_text="Your stock-keeping code; unique when set.",
+    """Parses only; the service validates every field, so all problems are reported at once."""
+
+    name = forms.CharField(label="Name", required=False)
+    sku = forms.CharField(label="SKU", required=False, help_text="Your stock-keeping code; unique when set.",
                           widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono"}))
-    unit_price = forms.CharField(label="Unit price", error_messages={"required": "Enter a unit price such as 99.00."},
-                                 widget=_decimal_input())
-    currency = forms.CharField(label="Currency", max_length=3,
+    unit_price = forms.CharField(label="Unit price", required=False, widget=_decimal_input())
+    currency = forms.CharField(label="Currency", required=False,
                                help_text="ISO 4217 code such as EUR or USD.",
                                widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "size": 4}))
     tax_rate = forms.CharField(label="Tax rate %", required=False, help_text="0 to 100, such as 19 or 7.5.",
@@ -308,6 +308,11 @@ class ProductForm(AdminForm):
     description = forms.CharField(label="Description", required=False,
                                   widget=forms.Textarea(attrs={"rows": 4}))
     active = forms.BooleanField(label="Active — offered on new deals", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "unit_price", "currency"):  # required by the service: not "(optional)"
+            self.fields[name].kith_conditional = True
 
     def service_data(self) -> dict[str, Any]:
         d = self.cleaned_data
@@ -346,7 +351,7 @@ def product_list(request):
         "can_edit": request.user.can_manage_settings,
         "is_more": bool(request.GET.get("cursor")),
     }
-    if is_fragment_request(request) and request.htmx.target == "product-rows":
+    if is_fragment_request(request) and request.htmx.target == "load-more":
         return vary_htmx(render(request, "sales/admin/_product_rows.html", ctx))
     return render_admin(request, "sales/admin/product_list.html", ctx, section="web:product_list")
 

@@ -294,7 +294,6 @@ DEAL_LIST = ListSpec(
         Column("Company"),
         Column("Amount", "amount", "col-num"),
         Column("Stage", "stage"),
-        Column("Pipeline"),
         Column("Expected close", "expected_close_date", "col-date"),
         Column("Owner", "owner"),
         Column("Updated", "updated_at", "col-date"),

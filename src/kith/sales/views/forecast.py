@@ -23,27 +23,27 @@ from ..models import Pipeline
 from ..services.forecast import GROUPS, Forecast, ForecastRow, current_period, forecast, parse_period
 
 GROUP_LABELS = {"owner": "Owner", "pipeline": "Pipeline", "none": "Total only"}
-CHART_WIDTH = 520
 CHART_ROW = 50
 
 
 def chart(rows: list[ForecastRow]) -> dict[str, Any]:
-    """Bar geometry for won against quota, one group per owner, in SVG user units."""
+    """Bars of won against quota, one group per owner. The SVG has no viewBox: lengths along the bars are
+    percentages of its width and text keeps its size, so the chart is readable from phone to desktop."""
     rows = [r for r in rows if r.key is not None and (r.won_amount or r.quota)]
     top = max([max(r.won_amount, r.quota or Decimal(0)) for r in rows] or [Decimal(0)])
     bars = []
     for i, r in enumerate(rows):
         y = i * CHART_ROW
-        won_w = float(r.won_amount / top * CHART_WIDTH) if top else 0.0
-        quota_w = float((r.quota or 0) / top * CHART_WIDTH) if top else 0.0
+        won = float(r.won_amount / top * 100) if top else 0.0
+        quota = float((r.quota or 0) / top * 100) if top else 0.0
         bars.append({
             "label": r.label, "won": r.won_amount, "quota": r.quota, "attainment": r.attainment,
-            "y_text": y + 14, "y_won": y + 20, "y_quota": y + 34,
-            "won_w": f"{max(won_w, 2.0 if r.won_amount else 0.0):.1f}",
-            "quota_w": f"{quota_w:.1f}",
-            "met": r.quota is not None and r.won_amount >= r.quota and r.quota > 0,
+            "y_text": y + 14, "y_won": y + 21, "y_quota": y + 34,
+            "won_w": f"{max(won, 0.4 if r.won_amount else 0.0):.2f}%",
+            "quota_w": f"{quota:.2f}%",
+            "met": r.quota is not None and r.quota > 0 and r.won_amount >= r.quota,
         })
-    return {"bars": bars, "width": CHART_WIDTH, "height": max(len(bars) * CHART_ROW, 1), "top": top}
+    return {"bars": bars, "height": max(len(bars) * CHART_ROW - 8, 1), "top": top}
 
 
 def _people() -> list[User]:

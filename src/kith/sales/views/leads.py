@@ -75,11 +75,11 @@ LEAD_LIST = ListSpec(
         Column("Name", "name", "col-name w-15"),
         Column("Email", "email", "w-15"),
         Column("Company", "company_name", "w-12"),
-        Column("Source", "source", "w-10"),
+        Column("Source", "source", "w-9"),
         Column("Status", "status", "w-10"),
-        Column("Owner", "owner", "w-10"),
+        Column("Owner", "owner", "w-11"),
         Column("Created", "created_at", "col-date w-9"),
-        Column("Waiting", None, "w-13"),
+        Column("Waiting", None, "w-15"),
     ],
     select_related=("owner",),
     noun="lead",
@@ -108,6 +108,8 @@ def lead_history(lead: Lead) -> list[dict[str, Any]]:
     for raw, row in zip(entries, rows, strict=True):
         owner = (raw.changes or {}).get("owner") or {}
         row["reason"] = owner.get("reason", "")
+        if raw.action == "create" and raw.actor_id is None and lead.form is not None:
+            row["actor"] = f"Web form “{lead.form.name}”"
         for change in row["changes"]:
             if change["label"] == "Status":
                 change["old"] = STATUS_LABELS.get(change["old"], change["old"])

@@ -210,6 +210,29 @@ def render(runs: dict[str, Any], info: dict[str, Any], command: str, seconds: fl
         flag = " ⚠" if any(runs[db]["timings"].get(op, {}).get("errors") for db in dbs) else ""
         lines.append(f"| {op}{flag} | " + " | ".join(cells) + " |")
     lines += ["", "Search queries used (cycled): " + ", ".join(f"`{q}`" for q in first.get("search_queries", [])), ""]
+    sales_ops = [k for k, v in first.get("sales", {}).items() if isinstance(v, dict) and "p50" in v]
+    if sales_ops:
+        seeded = first["sales"]["seeded"]
+        lines += [
+            "### Sales",
+            "",
+            f"With {seeded['open_deals']:,} open deals on the default pipeline plus {seeded['forecast_deals']:,} "
+            "deals over two years (the sales app's own bulk seeding), timed with the signed-in client.",
+            "",
+            header,
+            "|---|" + "---:|---:|---:|" * len(dbs),
+        ]
+        for op in sales_ops:
+            cells = []
+            for db in dbs:
+                t = runs[db].get("sales", {}).get(op)
+                cells += [_ms(t["p50"]), _ms(t["p95"]), _ms(t["max"])] if isinstance(t, dict) else ["–"] * 3
+            lines.append(f"| {op} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for db in dbs:
+        note = runs[db].get("sales", {}).get("error") or runs[db].get("sales", {}).get("skipped")
+        if note:
+            lines += [f"Sales benchmark on {names[db]}: {note}", ""]
     errors = [(db, op, t["errors"]) for db in dbs for op, t in runs[db]["timings"].items() if t["errors"]]
     if errors:
         lines += ["### Errors", ""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -112,8 +113,28 @@ class Command(BaseCommand):
 
     # --- serving ------------------------------------------------------------------------------------
 
+    def check_port(self, host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
+        except OSError as exc:
+            raise self.fail(
+                f"Kith cannot start: it cannot listen on {host}:{port} ({exc.strerror or exc}). Is another Kith "
+                "or web server using that port? Choose another with --port."
+            ) from None
+
     def handle(self, *args, **options):
+        try:
+            self.start(options)
+        except KeyboardInterrupt:
+            self.stderr.write("Interrupted; Kith did not start.")
+            raise SystemExit(130) from None
+
+    def start(self, options):
         host, port = options["host"], options["port"]
+        self.check_port(host, port)
         self.check_database()
         self.migrate()
         self.run_checks()

@@ -145,7 +145,11 @@
         if (reason === null) {
           if (options.restore) options.restore();
           syncCardSelect(card, fromStage);
-          if (options.focus) focusCard(card);
+          if (options.focus) {
+            // Back to the stage control, still open, to pick another stage.
+            var select = card.querySelector("details[open] select[name=stage_id]");
+            if (select) select.focus(); else focusCard(card);
+          }
           return;
         }
         options.lostReason = reason;

@@ -30,7 +30,6 @@
         if (flag) {
           flag.textContent = "Overdue";
           flag.classList.remove("visually-hidden");
-          flag.insertAdjacentText("afterend", " ");
         }
       }
     });
