@@ -4,8 +4,6 @@ rule, the owner sees it in the bell, and converts it into a contact, a company a
 from __future__ import annotations
 
 import re
-import types
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -31,36 +29,7 @@ def console_errors(page):
     return errors
 
 
-@pytest.fixture
-def bell_wired(settings, tmp_path):
-    """Until the lead wires the notification URLs and the bell into base.html, mount them for this test."""
-    from django.urls import NoReverseMatch, include, path, reverse
-
-    try:
-        reverse("web:notifications")
-    except NoReverseMatch:
-        from kith import urls as root
-        from kith.web import urls as web_urls
-        from kith.web import urls_notifications
-
-        web = types.ModuleType("kith_test_web_urls")
-        web.app_name = "web"
-        web.urlpatterns = [*web_urls.urlpatterns, *urls_notifications.urlpatterns]
-        conf = types.ModuleType("kith_test_urls")
-        conf.urlpatterns = [p for p in root.urlpatterns if getattr(p, "namespace", None) != "web"]
-        conf.urlpatterns.append(path("", include(web)))
-        settings.ROOT_URLCONF = conf
-    import kith.web
-
-    base = (Path(kith.web.__file__).parent / "templates" / "web" / "base.html").read_text()
-    if "web/_bell.html" not in base:
-        (tmp_path / "web").mkdir()
-        (tmp_path / "web" / "base.html").write_text(
-            base.replace('<div class="account">', '{% include "web/_bell.html" %}<div class="account">', 1))
-        settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [str(tmp_path)]}]
-
-
-def test_web_form_to_assigned_lead_to_conversion(page, admin, bell_wired, console_errors):
+def test_web_form_to_assigned_lead_to_conversion(page, admin, console_errors):
     webforms.create_form(actor=admin, data={
         "name": "Talk to sales", "slug": "talk-to-sales", "source": "Website",
         "fields": [{"field": "first_name", "label": "First name", "required": True},

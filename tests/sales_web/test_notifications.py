@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import types
 
 import pytest
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, include, path, reverse
 
 from kith.core import notifications
 from kith.core.models import Notification
@@ -15,36 +13,6 @@ from kith.core.models import Notification
 from .test_leads_web import client_for, text
 
 pytestmark = pytest.mark.django_db
-
-
-def wired_urlconf():
-    """The project's URLs with the notification routes in the "web" namespace.
-
-    Until the lead merges kith.web.urls_notifications into kith.web.urls, the tests mount it themselves;
-    afterwards this returns None and the real URLconf is used."""
-    try:
-        reverse("web:notifications")
-        return None
-    except NoReverseMatch:
-        pass
-    from kith import urls as root
-    from kith.web import urls as web_urls
-    from kith.web import urls_notifications
-
-    web = types.ModuleType("kith_test_web_urls")
-    web.app_name = "web"
-    web.urlpatterns = [*web_urls.urlpatterns, *urls_notifications.urlpatterns]
-    conf = types.ModuleType("kith_test_urls")
-    conf.urlpatterns = [p for p in root.urlpatterns if getattr(p, "namespace", None) != "web"]
-    conf.urlpatterns.append(path("", include(web)))
-    return conf
-
-
-@pytest.fixture(autouse=True)
-def notification_urls(settings):
-    conf = wired_urlconf()
-    if conf is not None:
-        settings.ROOT_URLCONF = conf
 
 
 def note(user, title, url="", **extra):

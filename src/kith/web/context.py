@@ -5,7 +5,9 @@ import kith as kith_pkg
 
 def _section(path: str) -> str:
     for prefix, name in (("/contacts/", "contacts"), ("/companies/", "companies"), ("/trash/", "trash"),
-                         ("/settings/", "settings"), ("/search/", "search")):
+                         ("/settings/", "settings"), ("/search/", "search"), ("/leads/", "leads"),
+                         ("/notifications/", "notifications"), ("/deals/", "deals"), ("/quotes/", "deals"),
+                         ("/forecast/", "forecast"), ("/products/", "products"), ("/sales/", "settings")):
         if path.startswith(prefix):
             return name
     return "home" if path == "/" else ""

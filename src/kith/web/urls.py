@@ -2,7 +2,12 @@
 
 from kith.sales import urls as sales_urls
 
-from . import urls_records, urls_settings
+from . import urls_notifications, urls_records, urls_settings
 
 app_name = "web"
-urlpatterns = [*urls_records.urlpatterns, *urls_settings.urlpatterns, *sales_urls.urlpatterns]
+urlpatterns = [
+    *urls_records.urlpatterns,
+    *urls_settings.urlpatterns,
+    *urls_notifications.urlpatterns,
+    *sales_urls.urlpatterns,
+]

@@ -9,6 +9,7 @@ filtered deals, in the workspace's default currency.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +19,8 @@ from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from kith.contacts.models import Company
@@ -184,6 +187,16 @@ class BoardColumn:
     cards: list[Deal] = field(default_factory=list)
     next_url: str = ""
     continued: bool = False
+    stages: list[Stage] = field(default_factory=list)
+
+    @cached_property
+    def move_options(self) -> str:
+        """The <option>s of the cards' "Move to…" select, this column's stage selected (built once per column)."""
+        return format_html_join(
+            "", '<option value="{}" data-kind="{}"{}>{}</option>',
+            ((s.pk, s.kind, mark_safe(" selected") if s.pk == self.stage.pk else "", s.name)  # noqa: S308
+             for s in self.stages),
+        )
 
 
 @login_required
@@ -219,14 +232,14 @@ def _board_context(request: HttpRequest, pipeline: Pipeline) -> tuple[dict[str, 
         for s in stages:
             col_cursor = cursor if column == str(s.pk) else None
             cards, next_cursor = column_cards(qs, s, col_cursor)
-            col = BoardColumn(stage=s, stats=stats[s.pk], cards=cards, continued=bool(col_cursor))
+            col = BoardColumn(stage=s, stats=stats[s.pk], cards=cards, continued=bool(col_cursor), stages=stages)
             if next_cursor:
                 col.next_url = url_with(path, params, column=s.pk, cursor=next_cursor)
             columns.append(col)
     except ValidationError as exc:
         errors.update(exc.message_dict)
         empty = column_stats(Deal.objects.none(), stages, currency)
-        columns = [BoardColumn(stage=s, stats=empty[s.pk]) for s in stages]
+        columns = [BoardColumn(stage=s, stats=empty[s.pk], stages=stages) for s in stages]
     totals = open_totals({c.stage.pk: c.stats for c in columns}, stages, currency)
     chips = active_filter_chips(fs, fields, path, params)
     q = _param(params, "q")
@@ -275,7 +288,7 @@ def deal_board(request, pk: int):
             return vary_htmx(render(request, "sales/deals/_board_error.html",
                                     {"messages_list": exc.messages}, status=400))
         stages = list(pipeline.stages.order_by("position", "id"))
-        col = BoardColumn(stage=stage, stats={}, cards=cards)
+        col = BoardColumn(stage=stage, stats={}, cards=cards, stages=stages)
         if next_cursor:
             col.next_url = url_with(request.path, params, column=stage.pk, cursor=next_cursor)
         ctx = {"col": col, "stages": stages, "can_write": request.user.can_write,
