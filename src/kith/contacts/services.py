@@ -455,8 +455,10 @@ def purge_trash(*, older_than_days: int | None = None) -> int:
     """Delete for good what has been in the trash longer than KITH_TRASH_DAYS. Returns how many."""
     days = records.trash_days() if older_than_days is None else older_than_days
     cutoff = timezone.now() - timezone.timedelta(days=days)
+    from kith.sales.models import Deal, Lead
+
     count = 0
-    for model in (Contact, Company):
+    for model in (Lead, Deal, Contact, Company):
         for obj in model.all_objects.filter(deleted_at__lt=cutoff).iterator():
             with transaction.atomic():
                 obj.delete()

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from kith.contacts.models import Company, Contact
+from kith.sales.models import Deal, Lead
 from kith.core import search as search_engine
 from kith.core.permissions import visible
 
@@ -35,24 +36,38 @@ def home(request):
     return render(request, "web/home.html", ctx)
 
 
+def _contact_detail(c) -> str:
+    return c.email or (c.company.name if c.company else "")
+
+
+def _deal_detail(d) -> str:
+    return " · ".join(p for p in [d.company.name if d.company else "", f"{d.amount} {d.currency}"] if p)
+
+
+# (label, model, select_related, detail, restore URL name) of every record type that goes to the trash.
+TRASH_TYPES = [
+    ("Contact", Contact, ("company", "deleted_by"), _contact_detail, "web:contact_restore"),
+    ("Company", Company, ("deleted_by",), lambda c: c.domain, "web:company_restore"),
+    ("Lead", Lead, ("deleted_by",), lambda lead: lead.email or lead.company_name, "web:lead_restore"),
+    ("Deal", Deal, ("company", "deleted_by"), _deal_detail, "web:deal_restore"),
+]
+
+
 @login_required
 @require_GET
 def trash(request):
     user = request.user
-    contacts = visible(Contact.all_objects.trashed(), user).select_related("company", "deleted_by")
-    companies = visible(Company.all_objects.trashed(), user).select_related("deleted_by")
     items = []
-    for c in contacts.order_by("-deleted_at", "-id")[:TRASH_LIMIT]:
-        items.append({"kind": "Contact", "obj": c, "detail": c.email or (c.company.name if c.company else "")})
-    for c in companies.order_by("-deleted_at", "-id")[:TRASH_LIMIT]:
-        items.append({"kind": "Company", "obj": c, "detail": c.domain})
+    for label, model, related, detail, restore in TRASH_TYPES:
+        rows = visible(model.all_objects.trashed(), user).select_related(*related)
+        for obj in rows.order_by("-deleted_at", "-id")[:TRASH_LIMIT]:
+            items.append({"kind": label, "obj": obj, "detail": detail(obj), "restore_name": restore})
     items.sort(key=lambda i: (i["obj"].deleted_at, i["obj"].pk), reverse=True)
     truncated = len(items) > TRASH_LIMIT
     items = items[:TRASH_LIMIT]
     for item in items:
         item["purge_on"] = purge_date(item["obj"].deleted_at)
-        name = "web:contact_restore" if item["kind"] == "Contact" else "web:company_restore"
-        item["restore_url"] = reverse(name, args=[item["obj"].pk])
+        item["restore_url"] = reverse(item.pop("restore_name"), args=[item["obj"].pk])
     return render(request, "web/trash.html", {
         "items": items,
         "truncated": truncated,
@@ -62,23 +77,32 @@ def trash(request):
 
 
 def search_hits(user, q: str, limit: int) -> list[dict]:
-    """Ranked, visible contacts and companies for a query, as display rows."""
-    hits = search_engine.search(q, kinds=["contact", "company"], limit=limit)
-    contact_ids = [i for k, i, _ in hits if k == "contact"]
-    company_ids = [i for k, i, _ in hits if k == "company"]
-    contacts = {c.pk: c for c in visible(Contact, user).filter(pk__in=contact_ids).select_related("company")}
-    companies = {c.pk: c for c in visible(Company, user).filter(pk__in=company_ids)}
+    """Ranked, visible contacts, companies, leads and deals for a query, as display rows."""
+    hits = search_engine.search(q, kinds=["contact", "company", "lead", "deal"], limit=limit)
+    ids: dict[str, list[int]] = {}
+    for kind, oid, _ in hits:
+        ids.setdefault(kind, []).append(oid)
+    found = {
+        "contact": {c.pk: c for c in visible(Contact, user).filter(pk__in=ids.get("contact", [])).select_related("company")},
+        "company": {c.pk: c for c in visible(Company, user).filter(pk__in=ids.get("company", []))},
+        "lead": {c.pk: c for c in visible(Lead, user).filter(pk__in=ids.get("lead", []))},
+        "deal": {c.pk: c for c in visible(Deal, user).filter(pk__in=ids.get("deal", [])).select_related("company", "stage")},
+    }
     rows = []
     for kind, oid, _score in hits:
-        if kind == "contact" and oid in contacts:
-            c = contacts[oid]
-            detail = " · ".join(p for p in [c.email, c.company.name if c.company else ""] if p)
-            rows.append({"kind": "contact", "kind_label": "Contact", "obj": c, "title": str(c), "detail": detail,
-                         "url": c.get_absolute_url()})
-        elif kind == "company" and oid in companies:
-            c = companies[oid]
-            rows.append({"kind": "company", "kind_label": "Company", "obj": c, "title": c.name,
-                         "detail": c.domain, "url": c.get_absolute_url()})
+        obj = found.get(kind, {}).get(oid)
+        if obj is None:
+            continue
+        if kind == "contact":
+            detail = " · ".join(p for p in [obj.email, obj.company.name if obj.company else ""] if p)
+        elif kind == "company":
+            detail = obj.domain
+        elif kind == "lead":
+            detail = " · ".join(p for p in [obj.email, obj.company_name, obj.get_status_display()] if p)
+        else:
+            detail = " · ".join(p for p in [obj.company.name if obj.company else "", obj.stage.name] if p)
+        rows.append({"kind": kind, "kind_label": kind.capitalize(), "obj": obj, "title": str(obj), "detail": detail,
+                     "url": obj.get_absolute_url()})
     return rows
 
 
