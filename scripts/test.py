@@ -98,7 +98,9 @@ def start_suite(label: str, db_env: dict[str, str], pytest_args: list[str], *, t
            if k not in ("DATABASE_URL", "KITH_SQLITE_PATH", "KITH_TEST_DB_NAME", "KITH_DATA_DIR")}
     env.update({"KITH_DATA_DIR": str(Path(tmp.name) / "data"), "PYTHONUNBUFFERED": "1", **db_env})
     junit = Path(tmp.name) / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "tests", "-p", "no:cacheprovider", "-q", "-rfE",
+    # Test paths given after -- replace the default "tests".
+    paths = [] if any((ROOT / a.split("::")[0]).exists() for a in pytest_args if not a.startswith("-")) else ["tests"]
+    cmd = [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-q", "-rfE",
            f"--junitxml={junit}", "-o", "junit_family=xunit2", *pytest_args]
     log = Path(tmp.name) / "pytest.log" if to_log else None
     if log is None:

@@ -321,6 +321,19 @@ class TestList:
             assert_error_shape(r, 422)
             assert error_fields(r) == {field}
 
+    def test_contact_and_company_filters_list_a_deal_once(self, api, admin):
+        a, b, c = (contact(admin, first_name=n) for n in "ABC")
+        acme = company(admin, name="Acme")
+        both = deal(admin, name="Both", contact_ids=[a.pk, b.pk], company_id=acme.pk)
+        only_c = deal(admin, name="C only", contact_ids=[c.pk])
+        nobody = deal(admin, name="Nobody")
+        assert walk(api, "deals", contact=[a.pk, b.pk]) == [both.pk]
+        assert ids_of(api.get("deals", contact=[b.pk, c.pk])) == {both.pk, only_c.pk}
+        assert ids_of(api.get("deals", contact="none")) == {nobody.pk}
+        assert ids_of(api.get("deals", company=acme.pk)) == {both.pk}
+        assert ids_of(api.get("deals", company="none")) == {only_c.pk, nobody.pk}
+        assert error_fields(api.get("deals", contact="ann")) == {"contact"}
+
     def test_cursor_walks(self, api, rows):
         deals = [rows[k] for k in "abcde"]
         by_amount = [x.pk for x in sorted(deals, key=lambda x: (x.amount_default, x.pk))]

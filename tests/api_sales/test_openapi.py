@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -116,3 +118,17 @@ def test_money_is_a_string_and_the_pdf_is_a_pdf(spec):
     assert body["schema"]["type"] == "array"
     pdf = spec["paths"]["/api/v1/quotes/{id}/pdf"]["get"]["responses"]["200"]["content"]
     assert "application/pdf" in pdf
+
+
+def test_the_document_has_no_duplicate_keys(db):
+    """Swagger UI refuses a document with a key twice (e.g. 200 and "200" in one responses map)."""
+    duplicates = []
+
+    def pairs(items):
+        keys = [k for k, _ in items]
+        if len(keys) != len(set(keys)):
+            duplicates.append(keys)
+        return dict(items)
+
+    json.loads(Client().get("/api/v1/openapi.json").content, object_pairs_hook=pairs)
+    assert duplicates == []

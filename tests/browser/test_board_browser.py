@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import login
 from playwright.sync_api import expect
 
+from conftest import login
 from kith.sales import services
 from kith.sales.models import Deal, DealStageChange
 
@@ -77,7 +77,7 @@ def test_drag_a_card_to_another_column_updates_both_columns(page, admin, board, 
 
 
 def test_a_refused_move_puts_the_card_back_and_says_why(page, admin, board, console_errors):
-    pipeline, stages, deals = board
+    pipeline, _stages, deals = board
     login(page, admin)
     page.goto(f"/deals/board/{pipeline.pk}/")
     expect(column(page, "Qualified")).to_contain_text("2 deals")
@@ -148,7 +148,7 @@ def test_move_a_deal_with_the_keyboard_and_give_a_lost_reason(page, admin, board
 
 
 def test_the_deal_page_stage_bar_and_form(page, admin, board, console_errors):
-    pipeline, stages, deals = board
+    _pipeline, _stages, deals = board
     renewals = services.create_pipeline(actor=admin, data={"name": "Renewals", "stages": [
         {"name": "Up for renewal", "probability": 60}, {"name": "Renewed", "probability": 100, "kind": "won"},
         {"name": "Churned", "probability": 0, "kind": "lost"}]})

@@ -102,7 +102,7 @@ def set_quote_status(request: HttpRequest, id: int, payload: QuoteStatusIn, resp
 
 
 @router.get("/{int:id}/pdf", response=with_errors({200: None}, errors.READ), operation_id="get_quote_pdf",
-            summary="A quote as a PDF", openapi_extra={"responses": {"200": PDF_RESPONSE}})
+            summary="A quote as a PDF", openapi_extra={"responses": {200: PDF_RESPONSE}})
 def quote_pdf(request: HttpRequest, id: int):
     quote = _quotes(request.auth).select_related("deal", "deal__company").get(pk=id)
     response = HttpResponse(render_quote_pdf(quote), content_type="application/pdf")

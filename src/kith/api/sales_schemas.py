@@ -213,10 +213,12 @@ class ConversionSuggestionsOut(Schema):
 
 
 def first_response_minutes(lead: Lead) -> int:
-    minutes = getattr(lead, "_first_response_minutes", None)
-    if minutes is None:
-        minutes = SalesSettings.get().first_response_minutes
-    return minutes
+    """From the list's annotation (no query per row), else from the sales settings."""
+    if not hasattr(lead, "_first_response_minutes"):
+        return SalesSettings.get().first_response_minutes
+    minutes = lead._first_response_minutes
+    # No settings row yet: the default it will be created with.
+    return SalesSettings._meta.get_field("first_response_minutes").default if minutes is None else minutes
 
 
 def lead_dict(obj: Lead, cf_keys: set[str] | None = None) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def _check_types(values: list[Any], fields: list) -> None:
 def parse_ordering(value: str | None, orderings: dict[str, Ordering], default: str) -> tuple[Ordering, bool]:
     value = (value or default).strip()
     descending = value.startswith("-")
-    name = value.lstrip("-")
+    name = value[1:] if descending else value
     if name not in orderings:
         allowed = ", ".join(sorted(orderings))
         raise ValidationError({"ordering": [f"Unknown ordering “{name}”. Use one of: {allowed} (prefix - for descending)."]})

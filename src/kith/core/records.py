@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import audit, events, search
@@ -70,7 +71,13 @@ def set_tags(obj, names: Iterable[str]) -> None:
         tag = existing.get(name.lower())
         if tag is None:
             # Case-insensitive reuse: "VIP" and "vip" are one tag.
-            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+            tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            try:
+                with transaction.atomic():
+                    tag = Tag.objects.create(name=name)
+            except IntegrityError:  # created by a concurrent write a moment ago
+                tag = Tag.objects.get(name=name)
         tags.append(tag)
     obj.tags.set(tags)
 

@@ -42,7 +42,8 @@ def seed_deals(n_open: int, pipeline: Pipeline | None = None, *, index: bool = T
     if not stages:
         raise ValueError(f"Pipeline “{pipeline}” has no open stage.")
     currency = SalesSettings.get().default_currency
-    owners = list(User.objects.filter(is_active=True).order_by("id").values_list("id", flat=True)[:50]) or [None]
+    owners = list(User.objects.filter(is_active=True).exclude(role="viewer").order_by("id")
+                  .values_list("id", flat=True)[:50]) or [None]
     rng = random.Random(seed)
     now = timezone.now()
     today = timezone.localdate()

@@ -70,6 +70,23 @@ class StageKindFilter(Filter):
         return qs.filter(stage__kind__in=values)
 
 
+class DealContactFilter(Filter):
+    """contact=<id> (repeat for any of several) or "none": a semi-join, so a deal with several of the contacts
+    is listed once."""
+
+    def apply(self, qs, values, user):
+        from .models import DealContact
+
+        if any(v != "none" and not v.isdigit() for v in values):
+            raise ValidationError({self.name: ["Use a contact id or “none”."]})
+        linked = DealContact.objects.values("deal_id")
+        ids = [int(v) for v in values if v.isdigit()]
+        cond = Q(pk__in=linked.filter(contact_id__in=ids)) if ids else Q(pk__in=[])
+        if "none" in values:
+            cond |= ~Q(pk__in=linked)
+        return qs.filter(cond)
+
+
 class LeadFilterSet(SearchableFilterSet):
     object_type = "lead"
     filters = [
@@ -101,7 +118,7 @@ class DealFilterSet(SearchableFilterSet):
         IdFilter("stage", "Stage", "Stage id; repeat for any of several.", kind="id", lookup="stage_id"),
         StageKindFilter("status", "Status", "open, won or lost", kind="choice", choices=list(StageKind.choices)),
         IdFilter("company", "Company", "Company id or “none”", kind="id", lookup="company_id"),
-        IdFilter("contact", "Contact", "Contact id", kind="id", lookup="deal_contacts__contact_id"),
+        DealContactFilter("contact", "Contact", "Contact id or “none”; repeat for any of several.", kind="id"),
         DateFilter("close_after", "Expected close on or after", kind="date", lookup="expected_close_date__gte"),
         DateFilter("close_before", "Expected close on or before", kind="date", lookup="expected_close_date__lte"),
         AmountFilter("amount_min", "Amount at least", "In the default currency", lookup="amount_default__gte"),

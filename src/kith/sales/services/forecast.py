@@ -1,6 +1,6 @@
 """The sales forecast of a month or quarter: open pipeline, weighted, committed, won, lost, quota, attainment.
 
-Two GROUP BY queries, whatever the number of deals:
+Two GROUP BY (owner, pipeline) queries, whatever the number of deals and the grouping asked for:
   1. open deals whose expected close date falls in the period (index deal_close_idx);
   2. won and lost deals closed in the period (index deal_closed_idx).
 Amounts are the deals' amount_default (the default currency). Sums are exact: on SQLite, which stores
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, F, Func, Q, Sum
+from django.db.models import BigIntegerField, Count, Func, Q, Sum
 from django.utils import timezone
 
 from kith.core import permissions
@@ -179,6 +179,7 @@ class Forecast:
     group_by: str
     currency: str
     rows: list[ForecastRow] = field(default_factory=list)
+    by_owner: list[ForecastRow] = field(default_factory=list)  # for the won-against-quota chart
     total: ForecastRow = field(default_factory=lambda: ForecastRow(None, "Total", is_total=True))
 
 
@@ -202,66 +203,67 @@ def forecast(*, user, period: str | Period, group_by: str = "owner", pipeline_id
     owner_id = _clean_id(owner_id, "owner")
 
     open_qs, open_aggs, closed_qs, closed_aggs = _querysets(user, per, pipeline_id, owner_id)
-    group_field = {"owner": "owner_id", "pipeline": "pipeline_id", "none": None}[group_by]
+    # One GROUP BY (owner, pipeline) per query; every grouping, and the per-owner chart, is rolled up from it
+    # in Python. The sums are whole cents, so adding them up again is exact.
+    cells = [
+        *(("open", r) for r in open_qs.order_by().values("owner_id", "pipeline_id").annotate(**open_aggs)),
+        *(("closed", r) for r in closed_qs.order_by().values("owner_id", "pipeline_id").annotate(**closed_aggs)),
+    ]
 
-    def grouped(qs, aggregates):
-        if group_field is None:
-            return [{"g": None, **qs.aggregate(**aggregates)}]
-        return list(qs.order_by().values(g=F(group_field)).annotate(**aggregates))
+    def roll_up(field_name: str | None) -> dict[Any, dict[str, Any]]:
+        out: dict[Any, dict[str, Any]] = {}
+        for _, r in cells:
+            key = r[field_name] if field_name else None
+            acc = out.setdefault(key, {})
+            for name, value in r.items():
+                if name not in ("owner_id", "pipeline_id") and value is not None:
+                    acc[name] = acc.get(name, 0) + value
+        return out
 
-    open_rows = grouped(open_qs, open_aggs)
-    closed_rows = grouped(closed_qs, closed_aggs)
-
-    rows: dict[Any, ForecastRow] = {}
-
-    def row(key) -> ForecastRow:
-        if key not in rows:
-            rows[key] = ForecastRow(key, "")
-        return rows[key]
-
-    for r in open_rows:
-        if not r["open_count"]:
-            continue
-        x = row(r["g"])
-        x.open_amount = _from_cents(r["open_cents"])
-        x.open_count = r["open_count"]
-        x.weighted_amount = _from_cents(r["weighted_cents"])
-        x.committed_amount = _from_cents(r["committed_cents"])
-        x.committed_count = r["committed_count"]
-    for r in closed_rows:
-        if not (r["won_count"] or r["lost_count"]):
-            continue
-        x = row(r["g"])
-        x.won_amount = _from_cents(r["won_cents"])
-        x.won_count = r["won_count"]
-        x.lost_count = r["lost_count"]
-
-    # Quotas belong to people: per owner row, and in the total unless a pipeline filter is set.
     quota_users = _quota_scope(user, owner_id)
+    # Quotas belong to people: per owner row, and in the total unless a pipeline filter is set.
     quotas = quota_amounts(kind=per.kind, start=per.start, user_ids=quota_users) if pipeline_id is None else {}
+    by_owner = _rows(roll_up("owner_id"))
+    for user_id, amount in quotas.items():
+        by_owner.setdefault(user_id, ForecastRow(user_id, "")).quota = amount
+    _label_owners(by_owner)
+    result = Forecast(period=per, group_by=group_by, currency=SalesSettings.get().default_currency)
+    result.by_owner = _ordered(by_owner)
     if group_by == "owner":
-        for user_id, amount in quotas.items():
-            row(user_id).quota = amount
-        _label_owners(rows)
+        result.rows = result.by_owner
     elif group_by == "pipeline":
+        rows = _rows(roll_up("pipeline_id"))
         names = dict(Pipeline.objects.filter(pk__in=[k for k in rows if k is not None]).values_list("pk", "name"))
         for key, x in rows.items():
             x.label = names.get(key, "Unknown pipeline")
-    result = Forecast(period=per, group_by=group_by, currency=SalesSettings.get().default_currency)
-    ordered = sorted(rows.values(), key=lambda x: (x.key is None, x.label.lower(), x.key or 0))
-    result.rows = [] if group_by == "none" else ordered
+        result.rows = _ordered(rows)
     total = result.total
-    for x in rows.values():
-        total.open_amount += x.open_amount
-        total.open_count += x.open_count
-        total.weighted_amount += x.weighted_amount
-        total.committed_amount += x.committed_amount
-        total.committed_count += x.committed_count
-        total.won_amount += x.won_amount
-        total.won_count += x.won_count
-        total.lost_count += x.lost_count
+    for x in _rows(roll_up(None)).values():
+        for name in ("open_amount", "open_count", "weighted_amount", "committed_amount", "committed_count",
+                     "won_amount", "won_count", "lost_count"):
+            setattr(total, name, getattr(x, name))
     total.quota = sum(quotas.values(), Decimal("0.00")) if quotas else None
     return result
+
+
+def _rows(sums: dict[Any, dict[str, Any]]) -> dict[Any, ForecastRow]:
+    rows: dict[Any, ForecastRow] = {}
+    for key, r in sums.items():
+        if not (r.get("open_count") or r.get("won_count") or r.get("lost_count")):
+            continue
+        rows[key] = ForecastRow(
+            key, "",
+            open_amount=_from_cents(r.get("open_cents")), open_count=r.get("open_count", 0),
+            weighted_amount=_from_cents(r.get("weighted_cents")),
+            committed_amount=_from_cents(r.get("committed_cents")), committed_count=r.get("committed_count", 0),
+            won_amount=_from_cents(r.get("won_cents")), won_count=r.get("won_count", 0),
+            lost_count=r.get("lost_count", 0),
+        )
+    return rows
+
+
+def _ordered(rows: dict[Any, ForecastRow]) -> list[ForecastRow]:
+    return sorted(rows.values(), key=lambda x: (x.key is None, x.label.lower(), x.key or 0))
 
 
 def _querysets(user, per: Period, pipeline_id: int | None, owner_id: int | None):
@@ -292,13 +294,12 @@ def _querysets(user, per: Period, pipeline_id: int | None, owner_id: int | None)
     return open_qs, open_aggs, closed_qs, closed_aggs
 
 
-def forecast_queries(*, user, period: str | Period, group_by: str = "owner", pipeline_id=None, owner_id=None):
+def forecast_queries(*, user, period: str | Period, pipeline_id=None, owner_id=None):
     """The two GROUP BY querysets forecast() runs (for EXPLAIN and benchmarks)."""
     per = period if isinstance(period, Period) else parse_period(period)
     open_qs, open_aggs, closed_qs, closed_aggs = _querysets(user, per, pipeline_id, owner_id)
-    field_name = {"owner": "owner_id", "pipeline": "pipeline_id"}[group_by]
-    return (open_qs.order_by().values(g=F(field_name)).annotate(**open_aggs),
-            closed_qs.order_by().values(g=F(field_name)).annotate(**closed_aggs))
+    return (open_qs.order_by().values("owner_id", "pipeline_id").annotate(**open_aggs),
+            closed_qs.order_by().values("owner_id", "pipeline_id").annotate(**closed_aggs))
 
 
 def _quota_scope(user, owner_id: int | None):
@@ -310,7 +311,7 @@ def _quota_scope(user, owner_id: int | None):
     return None
 
 
-def _label_owners(rows: dict[Any, ForecastRow]) -> None:
+def _label_owners(rows: dict[Any, ForecastRow]) -> None:  # one query for all owners
     users = {u.pk: u for u in User.objects.filter(pk__in=[k for k in rows if k is not None])}
     for key, x in rows.items():
         if key is None:

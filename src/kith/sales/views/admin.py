@@ -56,7 +56,7 @@ def sales_links(user, current: str) -> list[dict[str, Any]]:
 
 
 def render_admin(request, template: str, context: dict, *, section: str, status: int = 200):
-    context = {"sales_links": sales_links(request.user, section), "nav_section": "sales", **context}
+    context = {"sales_links": sales_links(request.user, section), **context}
     return vary_htmx(render(request, template, context, status=status))
 
 
@@ -119,6 +119,11 @@ def _pipeline_page(request, pipeline: Pipeline, *, name_form=None, stage_forms=N
         "deal_total": sum(counts.values()),
         "notice": notice,
     }
+    forms_with_errors = [f for f in (*stage_forms.values(), add_form) if f is not None and f.errors]
+    ctx["stage_errors"] = [
+        (field_id, f"{label}" if f is add_form else f"{label} of “{f.initial.get('name', '')}”", message)
+        for f in forms_with_errors for field_id, label, message in f.error_summary()
+    ]
     if is_fragment_request(request):
         return vary_htmx(render(request, "sales/admin/_stages.html", ctx, status=status))
     return render_admin(request, "sales/admin/pipeline_edit.html", ctx, section="web:pipeline_list", status=status)
@@ -409,7 +414,7 @@ def product_set_active(request, pk: int):
 
 class SalesSettingsForm(AdminForm):
     default_currency = forms.CharField(
-        label="Default currency", max_length=3,
+        label="Default currency",
         help_text="Reports, forecasts and quotas use it. Changing it converts the other rates to it.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "mono", "size": 4}),
         error_messages={"required": "Choose the default currency."},

@@ -9,8 +9,8 @@ filtered deals, in the workspace's default currency.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -151,7 +151,7 @@ def column_stats(qs, stages: list[Stage], currency: str) -> dict[int, dict[str, 
         weighted = money.weighted(total, s.probability)
         out[s.pk] = {
             "count": n,
-            "count_label": f"{n} deal{'' if n == 1 else 's'}",
+            "count_label": f"{n:,} deal{'' if n == 1 else 's'}",
             "total": total,
             "weighted": weighted,
             "total_label": money.fmt(total, currency),
@@ -171,7 +171,7 @@ def open_totals(stats: dict[int, dict[str, Any]], stages: list[Stage], currency:
     count = sum(stats[i]["count"] for i in open_ids)
     return {
         "count": count,
-        "count_label": f"{count} open deal{'' if count == 1 else 's'}",
+        "count_label": f"{count:,} open deal{'' if count == 1 else 's'}",
         "total": money.fmt(sum((stats[i]["total"] for i in open_ids), Decimal("0")), currency),
         "weighted": money.fmt(sum((stats[i]["weighted"] for i in open_ids), Decimal("0")), currency),
     }
@@ -194,7 +194,7 @@ class BoardColumn:
         """The <option>s of the cards' "Move to…" select, this column's stage selected (built once per column)."""
         return format_html_join(
             "", '<option value="{}" data-kind="{}"{}>{}</option>',
-            ((s.pk, s.kind, mark_safe(" selected") if s.pk == self.stage.pk else "", s.name)  # noqa: S308
+            ((s.pk, s.kind, mark_safe(" selected") if s.pk == self.stage.pk else "", s.name)
              for s in self.stages),
         )
 

@@ -78,15 +78,10 @@ def forecast_page(request):
         owner_id = None
     result: Forecast = forecast(user=request.user, period=period, group_by=group_by,
                                 pipeline_id=pipeline_id, owner_id=owner_id)
-    if group_by == "owner":
-        owner_rows = result.rows
-    else:
-        owner_rows = forecast(user=request.user, period=period, group_by="owner",
-                              pipeline_id=pipeline_id, owner_id=owner_id).rows
+    owner_rows = result.by_owner
     base = reverse("web:forecast")
     other_kind = PeriodKind.MONTH if period.kind == PeriodKind.QUARTER else PeriodKind.QUARTER
     ctx = {
-        "nav_section": "forecast",
         "result": result,
         "period": period,
         "total": result.total,

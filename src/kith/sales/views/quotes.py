@@ -73,7 +73,7 @@ def quote_create(request, deal: int):
         })
     lines, totals = quote_services.quote_lines_preview(deal_obj)
     return render(request, "sales/quotes/create.html", {
-        "deal": deal_obj, "form": form, "lines": lines, "totals": totals, "nav_section": "deals",
+        "deal": deal_obj, "form": form, "lines": lines, "totals": totals,
         "item_errors": form.errors.get("items", []) if form.is_bound else [],
     }, status=status)
 
@@ -86,7 +86,7 @@ def quote_detail(request, pk: int):
     can_write = request.user.can_write
     allowed = quote_services.TRANSITIONS[quote.status] if can_write else ()
     return render(request, "sales/quotes/detail.html", {
-        "quote": quote, "doc": doc, "deal": quote.deal, "nav_section": "deals",
+        "quote": quote, "doc": doc, "deal": quote.deal,
         "can_send": QuoteStatus.SENT in allowed,
         "can_decide": QuoteStatus.ACCEPTED in allowed,
         "deal_is_won": quote.deal.stage.kind == "won",
