@@ -54,3 +54,17 @@ def test_purge_deletes_old_trashed_leads_and_deals_for_good(admin):
     assert contact_services.purge_trash() == 1
     assert not Lead.all_objects.filter(pk=old.pk).exists()
     assert Deal.all_objects.filter(pk=recent.pk).exists()
+
+
+def test_company_and_contact_pages_list_their_deals(admin_client, admin):
+    company = contact_services.create_company(actor=admin, data={"name": "Harbor Freight Co"})
+    contact = contact_services.create_contact(actor=admin, data={"first_name": "Mina", "company_id": company.pk})
+    sales.create_deal(actor=admin, data={"name": "Dockside scanners", "amount": "4200", "company_id": company.pk,
+                                         "contact_ids": [contact.pk]})
+
+    company_page = admin_client.get(f"/companies/{company.pk}/").content.decode()
+    assert "Dockside scanners" in company_page and "4,200.00" in company_page
+    assert f"/deals/new/?company={company.pk}" in company_page
+
+    contact_page = admin_client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "Dockside scanners" in contact_page

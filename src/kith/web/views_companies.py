@@ -14,6 +14,7 @@ from kith.contacts.filtersets import CompanyFilterSet
 from kith.contacts.models import Company, Contact
 from kith.core import search
 from kith.core.permissions import visible
+from kith.sales.views.deals import deals_for
 
 from .forms import CompanyForm
 from .ui import Column, ListSpec, company_filter_fields, list_page, url_with
@@ -63,6 +64,8 @@ def company_detail(request, pk: int):
     ctx["people_more"] = len(people) > PEOPLE_LIMIT
     ctx["people_url"] = url_with(reverse("web:contact_list"), QueryDict(), company=company.pk)
     ctx["add_person_url"] = reverse("web:contact_create") + f"?company={company.pk}"
+    ctx["deals"] = deals_for(request.user, company=company)
+    ctx["new_deal_query"] = f"company={company.pk}"
     return render(request, "web/companies/detail.html", ctx)
 
 

@@ -11,6 +11,7 @@ from kith.contacts import services
 from kith.contacts.filtersets import ContactFilterSet
 from kith.contacts.models import Company, Contact
 from kith.core.permissions import visible
+from kith.sales.views.deals import deals_for
 
 from .forms import ContactForm
 from .ui import Column, ListSpec, contact_filter_fields, list_page
@@ -55,6 +56,8 @@ def contact_detail(request, pk: int):
     ctx["company"] = company
     ctx["company_visible"] = company is not None and visible(Company.all_objects.filter(pk=company.pk),
                                                                request.user).exists()
+    ctx["deals"] = deals_for(request.user, contact=contact)
+    ctx["new_deal_query"] = f"contact={contact.pk}"
     return render(request, "web/contacts/detail.html", ctx)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ from ..services import quotas as quota_services
 from ..services import settings as settings_services
 
 PRODUCT_PAGE_SIZE = 50
+COUNT_CAP = 10_000
 PRODUCT_ORDER = Ordering("name", ("name",))
 
 
@@ -102,12 +103,12 @@ def _stage_form(stage: Stage, data=None) -> StageForm:
 def _pipeline_page(request, pipeline: Pipeline, *, name_form=None, stage_forms=None, add_form=None, status=200,
                    notice: str = ""):
     stages = list(pipeline.stages.order_by("position", "id"))
-    counts = dict(
-        Deal.all_objects.filter(stage__in=stages).order_by().values_list("stage_id").annotate(n=Count("id"))
-    )
+    # Bounded counts (like the jobs page): a stage with more than COUNT_CAP deals shows "10,000+".
+    counts = {s.pk: Deal.all_objects.filter(stage=s).order_by()[: COUNT_CAP + 1].count() for s in stages}
     stage_forms = stage_forms or {}
     rows = [
-        {"stage": s, "form": stage_forms.get(s.pk) or _stage_form(s), "deals": counts.get(s.pk, 0),
+        {"stage": s, "form": stage_forms.get(s.pk) or _stage_form(s),
+         "deals": f"{COUNT_CAP:,}+" if counts[s.pk] > COUNT_CAP else f"{counts[s.pk]:,}",
          "first": i == 0, "last": i == len(stages) - 1}
         for i, s in enumerate(stages)
     ]
@@ -117,6 +118,7 @@ def _pipeline_page(request, pipeline: Pipeline, *, name_form=None, stage_forms=N
         "name_form": name_form or PipelineForm(initial={"name": pipeline.name}),
         "add_form": add_form or StageForm(prefix="new", initial={"probability": 50, "kind": StageKind.OPEN}),
         "deal_total": sum(counts.values()),
+        "deal_total_capped": any(n > COUNT_CAP for n in counts.values()),
         "notice": notice,
     }
     forms_with_errors = [f for f in (*stage_forms.values(), add_form) if f is not None and f.errors]
