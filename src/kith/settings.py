@@ -206,3 +206,4 @@ KITH_DEFAULT_CURRENCY = os.environ.get("KITH_DEFAULT_CURRENCY", "USD")
 # Public web forms: at most this many submissions per IP address per form within the window.
 KITH_FORM_RATE_LIMIT = int(os.environ.get("KITH_FORM_RATE_LIMIT", "10"))
 KITH_FORM_RATE_WINDOW_SECONDS = int(os.environ.get("KITH_FORM_RATE_WINDOW_SECONDS", "600"))
+KITH_WORKSPACE_NAME = os.environ.get("KITH_WORKSPACE_NAME", "Kith")  # the seller name on quotes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -9,7 +10,9 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -17,6 +20,33 @@ def kith_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KITH_SQLITE_PATH", "KITH_TEST_DB_NAME")}
     env.update({"KITH_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **extra})
     return env
+
+
+@contextlib.contextmanager
+def served_database(data_dir: Path) -> Iterator[dict[str, str]]:
+    """Environment for a subprocess `kith`: a fresh SQLite file in data_dir, or, when the suite itself runs
+    on PostgreSQL, a fresh database on that server (created here, dropped afterwards)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        yield kith_env(data_dir)
+        return
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    name = f"kith_cli_serve_{os.getpid()}_{data_dir.parent.name[-12:]}".lower()
+    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name)
+    admin = make_conninfo(**{**params, "dbname": "postgres"})
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        parts = urllib.parse.urlsplit(url)
+        yield kith_env(data_dir, DATABASE_URL=urllib.parse.urlunsplit(parts._replace(path=f"/{name}")))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def kith(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
@@ -46,11 +76,11 @@ def http(method: str, url: str, body: dict | None = None, headers: dict | None =
 class Server:
     """`kith serve` in a subprocess; output collected in a file so the pipe never fills up."""
 
-    def __init__(self, data_dir: Path, *args: str, env_extra: dict[str, str] | None = None):
+    def __init__(self, env: dict[str, str], *args: str):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir.parent / f"serve-{self.port}.log"
-        self.env = kith_env(data_dir, **(env_extra or {}))
+        self.log_path = Path(env["KITH_DATA_DIR"]).parent / f"serve-{self.port}.log"
+        self.env = env
         self.args = ["serve", "--host", "127.0.0.1", "--port", str(self.port), *args]
         self.proc: subprocess.Popen | None = None
 

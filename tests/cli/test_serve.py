@@ -9,8 +9,11 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
-from .helpers import Server, free_port, http, kith, kith_env
+import pytest
+
+from .helpers import Server, free_port, http, kith, kith_env, served_database
 
 
 def _pid_alive(pid: int) -> bool:
@@ -21,9 +24,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def test_serve_answers_and_takes_a_contact_over_the_api(tmp_path):
-    data = tmp_path / "data"
-    server = Server(data).start()
+@pytest.fixture
+def env(tmp_path):
+    """SQLite in a temp KITH_DATA_DIR; on the PostgreSQL run of the suite, a fresh PostgreSQL database."""
+    with served_database(tmp_path / "data") as environment:
+        yield environment
+
+
+def test_serve_answers_and_takes_a_contact_over_the_api(env):
+    server = Server(env).start()
     try:
         server.wait_healthy()
         status, body = http("GET", server.url + "/healthz")
@@ -32,7 +41,6 @@ def test_serve_answers_and_takes_a_contact_over_the_api(tmp_path):
         assert status == 200 and b"<form" in body
 
         # The new user's path: a user, a token (last word of the last line), a contact.
-        env = kith_env(data)
         created = kith("user", "create", "fresh@example.com", "--password", "Fresh-start-2026!", "--role", "admin",
                        env=env)
         assert created.returncode == 0, created.stderr
@@ -68,9 +76,9 @@ def test_user_errors_exit_2_with_one_line(tmp_path):
     assert role.returncode == 2 and "Unknown role" in role.stderr and "Traceback" not in role.stderr
 
 
-def test_serve_demo_loads_once_and_prints_the_login_every_time(tmp_path):
-    data = tmp_path / "data"
-    server = Server(data, "--demo", "--no-worker").start()
+def test_serve_demo_loads_once_and_prints_the_login_every_time(env):
+    data = Path(env["KITH_DATA_DIR"])
+    server = Server(env, "--demo", "--no-worker").start()
     try:
         server.wait_healthy(timeout=240)
     finally:
@@ -84,7 +92,7 @@ def test_serve_demo_loads_once_and_prints_the_login_every_time(tmp_path):
     assert "demo@example.com" in first and password in first
     assert f"http://127.0.0.1:{server.port}/login/" in first
 
-    again = Server(data, "--demo", "--no-worker").start()
+    again = Server(env, "--demo", "--no-worker").start()
     try:
         again.wait_healthy()
         status, _ = http("GET", again.url + "/login/")
@@ -98,7 +106,7 @@ def test_serve_demo_loads_once_and_prints_the_login_every_time(tmp_path):
     check = kith("shell", "-c",
                  "from kith.core.models import User;"
                  f"print(User.objects.get(email='demo@example.com').check_password('{password}'))",
-                 env=kith_env(data))
+                 env=env)
     assert check.stdout.strip().splitlines()[-1] == "True", check.stdout + check.stderr
 
 

@@ -7,12 +7,14 @@ session (CSRF-checked), so /api/v1/docs works as an explorer. Every 4xx answer i
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 
 from django.http import Http404, HttpRequest, HttpResponseNotAllowed
 from django.urls import URLPattern
 from ninja import NinjaAPI, Router
+from ninja.openapi.schema import OpenAPISchema
 
 from . import (
     companies,
@@ -48,8 +50,37 @@ on PATCH and DELETE to refuse the write if someone changed the record meanwhile 
 """
 
 
+class KithOpenAPISchema(OpenAPISchema):
+    """Builds the schema of each response type once per document: every operation documents the same error
+    shapes, and rebuilding them for each one made the document slow to serve."""
+
+    def __init__(self, api, path_prefix: str) -> None:
+        self._responses: dict = {}
+        super().__init__(api, path_prefix)
+
+    def _create_schema_from_model(self, model, by_alias=True, remove_level=True, mode="validation"):
+        if getattr(model, "__name__", "") != "NinjaResponseSchema":
+            return super()._create_schema_from_model(model, by_alias, remove_level, mode)
+        key = (model.__annotations__.get("response"), by_alias, remove_level, mode)
+        try:
+            if key not in self._responses:
+                self._responses[key] = super()._create_schema_from_model(model, by_alias, remove_level, mode)
+        except TypeError:  # an unhashable annotation
+            return super()._create_schema_from_model(model, by_alias, remove_level, mode)
+        return copy.deepcopy(self._responses[key])
+
+
 class KithAPI(NinjaAPI):
-    """NinjaAPI whose 405 answers have the same JSON error shape as every other 4xx."""
+    """NinjaAPI whose 405 answers have the same JSON error shape as every other 4xx, and whose OpenAPI
+    document is built once per process (the routes do not change while it runs)."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        cache = self.__dict__.setdefault("_openapi_cache", {})
+        if path_prefix not in cache:
+            cache[path_prefix] = KithOpenAPISchema(self, path_prefix)
+        return cache[path_prefix]
 
     def _get_urls(self):
         urls = super()._get_urls()

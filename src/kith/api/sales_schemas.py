@@ -346,11 +346,6 @@ class StageIn(Input):
     kind: str | None = Field(None, description="one of: " + ", ".join(StageKind.values) + " (default open)")
 
 
-class StageCreateIn(StageIn):
-    position: int | None = Field(None, description="0-based; new open stages go before the first won/lost stage "
-                                 "when left out")
-
-
 class PipelineIn(Input):
     name: str | None = None
     stages: list[StageIn] | None = Field(None, description="in order; the default stages when left out")

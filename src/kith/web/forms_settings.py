@@ -51,6 +51,7 @@ def _split_lines(text: str) -> list[str]:
 class CustomFieldCreateForm(SettingsForm):
     object_type = forms.ChoiceField(label="Applies to", choices=[
         (CustomField.ObjectType.CONTACT, "Contacts"), (CustomField.ObjectType.COMPANY, "Companies"),
+        (CustomField.ObjectType.LEAD, "Leads"), (CustomField.ObjectType.DEAL, "Deals"),
     ])
     label = forms.CharField(
         label="Label",

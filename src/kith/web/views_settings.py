@@ -29,10 +29,18 @@ def section_links(user) -> list[dict[str, str]]:
             {
                 "url": "web:settings_fields",
                 "title": "Custom fields",
-                "text": "Extra fields on contacts and companies, shown on forms, filters and the API.",
+                "text": "Extra fields on contacts, companies, leads and deals, shown on forms, filters and the API.",
             }
         )
+        links += [
+            {"url": "web:pipeline_list", "title": "Pipelines", "text": "Deal pipelines, their stages and win probabilities."},
+            {"url": "web:quota_list", "title": "Quotas", "text": "Sales targets per person and month or quarter."},
+            {"url": "web:webform_list", "title": "Web forms", "text": "Forms for your website that create leads."},
+            {"url": "web:assignment_rules", "title": "Lead assignment", "text": "Rules and teams that give new leads an owner."},
+        ]
     if user.is_admin:
+        links.append({"url": "web:sales_settings", "title": "Sales settings",
+                      "text": "Default currency, exchange rates, first-response time, quote terms."})
         links.append({"url": "web:settings_users", "title": "Users", "text": "Invite people, set roles, reset passwords."})
         links.append(
             {

@@ -20,6 +20,8 @@ SECTION = "web:settings_fields"
 OBJECT_TYPES = [
     (CustomField.ObjectType.CONTACT, "Contacts", "contacts"),
     (CustomField.ObjectType.COMPANY, "Companies", "companies"),
+    (CustomField.ObjectType.LEAD, "Leads", "leads"),
+    (CustomField.ObjectType.DEAL, "Deals", "deals"),
 ]
 
 

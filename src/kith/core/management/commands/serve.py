@@ -92,16 +92,22 @@ class Command(BaseCommand):
         try:
             self.check(databases=[DEFAULT_DB_ALIAS], display_num_errors=False)
         except SystemCheckError as exc:
-            raise CommandError(f"Kith cannot start because of the problems above.\n{exc}", returncode=1) from None
+            raise CommandError(f"Kith cannot start: {exc}", returncode=1) from None
 
     def demo(self, url: str) -> list[str]:
         from kith.core.management import demodata
 
         lines = []
         if demodata.database_is_empty():
-            self.stdout.write("Empty database: loading the demo data (takes a few seconds) …")
+            self.stdout.write("Empty database: loading the demo data (about 15 seconds) …")
             self.stdout.flush()
-            demodata.load(stdout=None)
+            try:
+                demodata.load(stdout=None)
+            except Exception as exc:
+                raise self.fail(
+                    f"Kith cannot start: loading the demo data failed with {exc.__class__.__name__}: {exc}. "
+                    "Nothing of it was kept; start without --demo, or run `kith demo --traceback` for details."
+                ) from exc
         login = demodata.read_login()
         if login is None:
             lines.append("The database already had contacts, so no demo data was loaded and there is no demo login.")
@@ -151,7 +157,8 @@ class Command(BaseCommand):
             worker.start()
 
         self.stdout.write("")
-        self.stdout.write(f"Kith is running at {url}")
+        everywhere = " (listening on every interface)" if host in ("0.0.0.0", "::") else ""  # noqa: S104
+        self.stdout.write(f"Kith is running at {url}{everywhere}")
         for line in demo_lines:
             self.stdout.write(line)
         if host not in ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::") and host not in settings.ALLOWED_HOSTS:  # noqa: S104
