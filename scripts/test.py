@@ -63,6 +63,21 @@ def postgres_problem(url: str) -> str | None:
     return None
 
 
+def drop_test_database(url: str) -> None:
+    """A test database left behind by an interrupted run (or one still held by a stray session) goes first."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = "postgres"
+    try:
+        with psycopg.connect(**params, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(PG_TEST_DB)))
+    except Exception as exc:
+        print(f"Could not drop an old {PG_TEST_DB}: {' '.join(str(exc).split())}", file=sys.stderr)
+
+
 def parse_junit(path: Path) -> Counts:
     counts = Counts()
     root = ET.parse(path).getroot()  # noqa: S314 - our own pytest run wrote it
@@ -151,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                   "Start PostgreSQL, set KITH_TEST_POSTGRES_URL, or pass --sqlite-only.", file=sys.stderr)
             print("0 passed, 1 failed")
             return 1
+    if not args.sqlite_only:
+        drop_test_database(pg_url)
     suites = []
     if not args.postgres_only:
         suites.append(("SQLite", {}))
@@ -174,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for label, env in suites:
             total.add(finish_suite(start_suite(label, env, args.pytest_args, to_log=False)))
+    if not args.sqlite_only:
+        drop_test_database(pg_url)
     for note in total.notes:
         print(f"NOTE: {note}")
     summary = f"{total.passed} passed, {total.failed} failed"

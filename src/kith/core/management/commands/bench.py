@@ -176,8 +176,9 @@ def render(runs: dict[str, Any], info: dict[str, Any], command: str, seconds: fl
         f"- Python {vers.get('python')}, Django {vers.get('django')}"
         + (f", SQLite {vers['sqlite']}" if "sqlite" in vers else "")
         + (f", PostgreSQL {vers['postgresql']}" if "postgresql" in vers else ""),
-        f"- Data: {first['counts']['contacts']:,} contacts and {first['counts']['companies']:,} companies per "
-        "database, seeded by `kith seed` (tags, custom field values, a history row each, search index).",
+        f"- Data: {first['seed']['contacts']:,} contacts and {first['seed']['companies']:,} companies per "
+        "database, seeded by `kith seed` (tags, custom field values, a history row each, search index); the "
+        "create test adds its own contacts as it goes.",
         "- Each database is fresh (migrated from scratch) and runs in its own process. Requests go through "
         "Django's test client in-process: full middleware, Bearer-token authentication (API) or a signed-in "
         "session (HTML), serialisation and templates, but no network and no web server.",
