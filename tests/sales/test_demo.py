@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -35,6 +36,7 @@ from kith.sales.models import (
     Pipeline,
     Product,
     Quota,
+    Quote,
     SalesSettings,
     Team,
 )
@@ -49,6 +51,7 @@ COMPANIES = [
     ("Ipê Fintech", "ipe.example", "BR", 330),
     ("Northbeam Solar", "northbeam.example", "US", 85),
 ]
+SEED = 20260114
 PEOPLE = ["Ana Silva", "Ben Hughes", "Chloé Moreau", "Jürgen Weiß", "Priya Iyer", "Tom Clark", "Lena Becker",
           "Omar Haddad", "Sara Lopez", "Kenji Sato", "Mia Novak", "Raj Patel"]
 
@@ -83,10 +86,10 @@ def demo(django_db_setup, django_db_blocker):
     """The demo loaded once for this module, rolled back afterwards."""
     with django_db_blocker.unblock(), transaction.atomic():
         users, companies, contacts = _workspace()
-        started = timezone.now()
-        counts = load_sales_demo(rng=random.Random(20260114), users=users, companies=companies, contacts=contacts)
-        seconds = (timezone.now() - started).total_seconds()
-        yield {"counts": counts, "seconds": seconds, "users": {u.email.split("@")[0]: u for u in users},
+        started = time.process_time()
+        counts = load_sales_demo(rng=random.Random(SEED), users=users, companies=companies, contacts=contacts)
+        seconds = time.process_time() - started
+        yield {"counts": counts, "cpu_seconds": seconds, "users": {u.email.split("@")[0]: u for u in users},
                "companies": companies, "contacts": contacts, "now": timezone.now()}
         transaction.set_rollback(True)
 
@@ -101,23 +104,10 @@ def _quarter(offset: int) -> tuple[dt.date, dt.date]:
     return start, add_periods(start, PeriodKind.QUARTER, 1)
 
 
-def test_the_same_seed_gives_the_same_demo(db):
-    def story():
-        users, companies, contacts = _workspace()
-        load_sales_demo(rng=random.Random(99), users=users, companies=companies, contacts=contacts)
-        deals = sorted(Deal.objects.values_list("name", "stage__name", "amount", "currency", "owner__email"))
-        leads = sorted(Lead.objects.values_list("email", "status", "source", "owner__email"))
-        return deals, leads
-
-    with transaction.atomic():
-        first = story()
-        transaction.set_rollback(True)
-    second = story()
-    assert first == second and len(first[0]) > 100
-
-
 def test_it_is_quick_and_reports_what_it_made(sees):
-    assert sees["seconds"] < 30
+    # The work it does (processor time of this process, which on SQLite includes the database's): a busy
+    # machine stretches the wall-clock time, not this.
+    assert sees["cpu_seconds"] < 30
     counts = sees["counts"]
     assert counts["deals"] == Deal.objects.count() >= 110
     assert counts["won_deals"] == Deal.objects.filter(stage__kind=StageKind.WON).count() > 10
@@ -161,7 +151,8 @@ def test_deals_fill_every_stage_and_belong_to_the_companies_and_sales_people(see
     assert users["lars"].pk not in owners  # the viewer owns nothing
     assert {users[k].pk for k in ("dana", "sofia", "kenji", "amara")} == set(owners)
     company_ids = {c.pk for c in sees["companies"]}
-    assert all(d.company_id in company_ids for d in deals if d.company_id)
+    from_leads = set(Lead.objects.values_list("converted_deal_id", flat=True))
+    assert all(d.company_id in company_ids for d in deals if d.pk not in from_leads)
     linked = [d for d in deals if d.deal_contacts.all()]
     assert len(linked) > len(deals) * 0.8
     for d in linked:
@@ -252,8 +243,6 @@ def test_the_forecast_of_this_quarter_has_numbers_and_quotas(sees):
 
 
 def test_quotes_in_every_status_follow_their_deals(sees):
-    from kith.sales.models import Quote
-
     quotes = list(Quote.objects.select_related("deal__stage").order_by("created_at"))
     assert Counter(q.status for q in quotes) == {QuoteStatus.DRAFT: 2, QuoteStatus.SENT: 3,
                                                  QuoteStatus.ACCEPTED: 2, QuoteStatus.DECLINED: 1}
@@ -339,3 +328,31 @@ def test_a_second_run_changes_nothing(sees):
     assert before == (Deal.all_objects.count(), Lead.all_objects.count(), Product.objects.count(),
                       Quota.objects.count())
     assert Pipeline.objects.count() == 2 and Team.objects.count() == 1 and LeadForm.objects.count() == 1
+
+
+def _story():
+    deals = sorted(Deal.objects.values_list("name", "stage__name", "amount", "currency", "owner__email",
+                                            "expected_close_date"))
+    leads = sorted(Lead.objects.values_list("email", "status", "source", "owner__email", "converted_deal__name"))
+    quotes = sorted(Quote.objects.values_list("number", "status", "total", "deal__name"))
+    return deals, leads, quotes
+
+
+def test_the_same_seed_tells_the_same_story(sees):
+    first = _story()
+    with transaction.atomic():
+        # Back to the workspace before the demo (deals first: they protect their pipelines and products).
+        made_by_leads = Lead.objects.values_list("converted_contact_id", "converted_company_id")
+        contacts = {c for c, _ in made_by_leads} - {c.pk for c in sees["contacts"]}
+        companies = {c for _, c in made_by_leads} - {c.pk for c in sees["companies"]}
+        Deal.all_objects.all().delete()
+        Lead.all_objects.all().delete()
+        Contact.all_objects.filter(pk__in=contacts).delete()
+        Company.all_objects.filter(pk__in=companies).delete()
+        for model in (Quota, Product, Pipeline, AssignmentRule, Team, LeadForm, ExchangeRate):
+            model.objects.all().delete()
+        load_sales_demo(rng=random.Random(SEED), users=list(sees["users"].values()), companies=sees["companies"],
+                        contacts=sees["contacts"])
+        second = _story()
+        transaction.set_rollback(True)
+    assert first == second and len(first[0]) > 100 and len(first[2]) == 8

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -220,19 +220,30 @@ class _DealPlan:
 
 class _Clock:
     """Back-dates what the services wrote in the last step: history rows, stage changes, notifications and
-    form submissions with an id above the marks."""
+    form submissions with an id above the marks. Plain SQL: it runs after every step."""
 
     TABLES = ((AuditEntry, "created_at"), (DealStageChange, "changed_at"), (Notification, "created_at"),
               (FormSubmission, "created_at"))
 
     def __init__(self) -> None:
-        self.marks = {model: model.objects.aggregate(m=Max("id"))["m"] or 0 for model, _ in self.TABLES}
+        quote = connection.ops.quote_name
+        self.sql = []
+        for model, column in self.TABLES:
+            table = quote(model._meta.db_table)
+            # Identifiers come from the models, values are parameters.
+            self.sql.append((f"UPDATE {table} SET {quote(column)} = %s WHERE {quote('id')} > %s",  # noqa: S608
+                             f"SELECT MAX({quote('id')}) FROM {table}"))  # noqa: S608
+        self.marks = [model.objects.aggregate(m=Max("id"))["m"] or 0 for model, _ in self.TABLES]
 
     def stamp(self, when: dt.datetime, *, deal_only: bool = False) -> None:
         """deal_only: the step wrote no notifications and no form submissions (two queries saved)."""
-        for model, name in self.TABLES[:2] if deal_only else self.TABLES:
-            if model.objects.filter(pk__gt=self.marks[model]).update(**{name: when}):
-                self.marks[model] = model.objects.aggregate(m=Max("id"))["m"]
+        value = connection.ops.adapt_datetimefield_value(when)
+        with connection.cursor() as cursor:
+            for i, (update, latest) in enumerate(self.sql[:2] if deal_only else self.sql):
+                cursor.execute(update, [value, self.marks[i]])
+                if cursor.rowcount:
+                    cursor.execute(latest)
+                    self.marks[i] = cursor.fetchone()[0]
 
 
 class _SalesDemo:
@@ -263,6 +274,7 @@ class _SalesDemo:
         self.counts: dict[str, int] = {}
         self.deal_names: set[str] = set()
         self.open_planned = 0
+        self.themes_used: dict[int, set[str]] = {}
 
     # --- helpers ------------------------------------------------------------------------------------------
 
@@ -307,7 +319,7 @@ class _SalesDemo:
     def unique_name(self, name: str) -> str:
         candidate, n = name, 2
         while candidate.lower() in self.deal_names:
-            candidate = f"{name} (phase {n})"
+            candidate = f"{name} ({n})"
             n += 1
         self.deal_names.add(candidate.lower())
         return candidate
@@ -462,14 +474,14 @@ class _SalesDemo:
         currency = self.currency_for(company)
         company_name = company.name if company is not None else rng.choice(PROSPECTS)[0]
         if pipeline_key == "renewals":
-            theme, spec = "annual renewal", RENEWAL_ITEMS
+            theme, spec = "renewal", RENEWAL_ITEMS
         else:
-            theme = rng.choice(list(THEMES))
+            used = self.themes_used.setdefault(company.pk if company is not None else 0, set())
+            theme = rng.choice([t for t in THEMES if t not in used] or list(THEMES))
+            used.add(theme)
             spec = THEMES[theme]
         with_items = quote is not None or rng.random() < 0.5
-        data: dict[str, Any] = {
-            "name": self.unique_name(f"{company_name} – {theme}"), "currency": currency, "owner_id": owner.pk,
-        }
+        data: dict[str, Any] = {"currency": currency, "owner_id": owner.pk}
         if company is not None:
             data["company_id"] = company.pk
             people = self.by_company.get(company.pk, [])
@@ -547,6 +559,9 @@ class _SalesDemo:
         else:
             expected = timezone.localdate(close_at) + dt.timedelta(days=rng.randint(-10, 20))
         data["expected_close_date"] = expected.isoformat()
+        if pipeline_key == "renewals":
+            theme = f"{expected.year} renewal"
+        data["name"] = self.unique_name(f"{company_name} – {theme}")
         data["stage_id"] = path[0].pk
         if outcome == "open" and rng.random() < 0.5:
             data["next_step"] = rng.choice(NEXT_STEPS)
@@ -694,12 +709,14 @@ class _SalesDemo:
     # --- leads --------------------------------------------------------------------------------------------
 
     def lead_person(self, i: int) -> dict[str, Any]:
+        from kith.contacts.models import Contact
+
         rng = self.rng
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         company, slug, country = PROSPECTS[i % len(PROSPECTS)]
         local = f"{_ascii(first)}.{_ascii(last)}"
         email, n = f"{local}@{slug}.example", 2
-        while email in self.lead_emails:
+        while email in self.lead_emails or Contact.all_objects.filter(email=email).exists():
             email, n = f"{local}{n}@{slug}.example", n + 1
         self.lead_emails.add(email)
         data = {"first_name": first, "last_name": last, "email": email, "company_name": company,
@@ -766,13 +783,14 @@ class _SalesDemo:
                             country=existing_contact.country or data["country"])
                 data.pop("phone", None)
         if convert == "existing_company" and self.companies:
-            existing_company = self.companies[-1]
-            domain = existing_company.domain or f"{_ascii(existing_company.name)}.example"
+            # Someone new at a company that is already a customer.
+            candidate = self.companies[-1]
+            domain = candidate.domain or f"{_ascii(candidate.name)}.example"
             email = f"{_ascii(data['first_name'])}.{_ascii(data['last_name'])}@{domain}"
             if not Contact.all_objects.filter(email=email).exists():
-                data.update(email=email, company_name=existing_company.name,
-                            country=existing_company.country or data["country"])
-        if convert in ("deal", "contact"):
+                existing_company = candidate
+                data.update(email=email, company_name=candidate.name, country=candidate.country or data["country"])
+        if existing_company is None and existing_contact is None:
             # A prospect that is already a company is linked to it rather than created again.
             existing_company = Company.objects.filter(domain=data["email"].split("@")[1]).first()
 
@@ -827,7 +845,8 @@ class _SalesDemo:
                 q_end = self.quarter(1)[1] - dt.timedelta(days=1)
                 currency = "EUR" if data["country"] in EURO_COUNTRIES and "EUR" in self.rates else self.default_currency
                 deal_spec = {
-                    "name": self.unique_name(f"{data['company_name']} – first order"),
+                    "name": self.unique_name(f"{data['company_name']} – "
+                                             + ("expansion" if existing_contact is not None else "first order")),
                     "amount": _money(self.convert_price(Decimal(rng.randint(40, 400) * 100), self.default_currency,
                                                         currency, unit="100")),
                     "currency": currency,

@@ -281,9 +281,19 @@ def move_deal(*, actor, deal: Deal, stage_id: Any, lost_reason: str | None = Non
     return update_deal(actor=actor, deal=deal, data=data, expected_version=expected_version)
 
 
+def _plain(value) -> str:
+    """A quantity or percentage as people write it (3, 0.5, 12.5): the same whether just parsed or read back."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def _line_label(li: LineItem) -> str:
-    discount = f" −{li.discount_pct}%" if li.discount_pct else ""
-    return f"{li.quantity} × {li.name} @ {li.unit_price}{discount}"
+    discount = f" −{_plain(li.discount_pct)}%" if li.discount_pct else ""
+    return f"{_plain(li.quantity)} × {li.name} @ {money.q(Decimal(li.unit_price))}{discount}"
+
+
+def _line_key(li: LineItem) -> tuple:
+    return (li.product_id, li.name, *(money.q(Decimal(getattr(li, f)))
+                                      for f in ("quantity", "unit_price", "discount_pct", "tax_rate")))
 
 
 LINE_FIELDS = {"product_id", "name", "quantity", "unit_price", "discount_pct", "tax_rate"}
@@ -344,7 +354,11 @@ def set_line_items(*, actor, deal: Deal, items: list[dict[str, Any]], expected_v
         locked = Deal.objects.select_for_update().get(pk=deal.pk)
         records.check_version(locked, expected_version)
         before = audit.snapshot(locked)
-        before_lines = [_line_label(li) for li in locked.line_items.all()]
+        current = list(locked.line_items.all())
+        if [_line_key(li) for li in current] == [_line_key(r) for r in rows]:
+            locked.warnings = []
+            return locked  # the same lines again: nothing changes, nothing is written
+        before_lines = [_line_label(li) for li in current]
         LineItem.objects.filter(deal=locked).delete()
         LineItem.objects.bulk_create(rows)
         if rows:
