@@ -15,7 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
-from kith.core import audit, permissions
+from kith.core import audit, permissions, records
 from kith.core.filters import FilterSet
 from kith.core.models import CustomField
 from kith.core.pagination import Ordering, parse_ordering
@@ -64,7 +64,7 @@ def build_router(res: RecordResource) -> Router:
             qs = res.model.all_objects.all()
         else:
             qs = res.model.objects.all()
-        qs = permissions.visible(qs, user).select_related(*res.select_related).prefetch_related("tags")
+        qs = permissions.visible(qs, user).select_related(*res.select_related)
         return res.prepare(qs) if res.prepare else qs
 
     def get_object(user, pk: int, *, include_trashed: bool = False):
@@ -102,8 +102,9 @@ def build_router(res: RecordResource) -> Router:
         order, descending = parse_ordering(ordering, fs.orderings, fs.default_ordering)
         qs = fs(request.GET, user).apply(queryset(user, trashed=trashed))
         rows, next_cursor = common.page(qs, ordering=order, descending=descending, cursor=cursor, limit=limit)
+        records.attach_tags(rows)
         keys = cf_keys()
-        return {"items": [res.to_dict(row, keys) for row in rows], "next_cursor": next_cursor}
+        return common.json_page([res.to_dict(row, keys) for row in rows], next_cursor)
 
     @router.post(
         "",

@@ -317,6 +317,13 @@ def _tags(obj) -> list[str]:
     return obj.tag_names if obj.pk else []
 
 
+def _company_name(obj) -> str | None:
+    if not obj.company_id:
+        return None
+    annotated = getattr(obj, "company_name_value", None)
+    return annotated if annotated is not None else obj.company.name
+
+
 def contact_dict(obj, cf_keys: set[str] | None = None) -> dict[str, Any]:
     return {
         "id": obj.pk,
@@ -329,7 +336,7 @@ def contact_dict(obj, cf_keys: set[str] | None = None) -> dict[str, Any]:
         "mobile": obj.mobile,
         "job_title": obj.job_title,
         "company_id": obj.company_id,
-        "company_name": obj.company.name if obj.company_id else None,
+        "company_name": _company_name(obj),
         "lifecycle_stage": obj.lifecycle_stage,
         "lead_source": obj.lead_source,
         "street": obj.street,

@@ -84,7 +84,11 @@ class TagsMixin(models.Model):
 
     @property
     def tag_names(self) -> list[str]:
-        # Uses the prefetch cache when the list view prefetched tags.
+        # Lists load every row's tags in one query (kith.core.records.attach_tags); else the prefetch
+        # cache or one query for this record.
+        cached = getattr(self, "_tag_names", None)
+        if cached is not None:
+            return cached
         return sorted(t.name for t in self.tags.all())
 
 

@@ -112,3 +112,18 @@ def bump(obj) -> None:
 
 def trash_days() -> int:
     return int(getattr(settings, "KITH_TRASH_DAYS", 30))
+
+
+def attach_tags(objs) -> None:
+    """Load the tag names of many records of one model in one query (cheaper than prefetch_related)."""
+    objs = [o for o in objs if o.pk]
+    if not objs:
+        return
+    model = type(objs[0])
+    through = model.tags.through
+    column = f"{model._meta.model_name}_id"
+    names: dict[int, list[str]] = {o.pk: [] for o in objs}
+    for pk, name in through.objects.filter(**{f"{column}__in": list(names)}).values_list(column, "tag__name"):
+        names[pk].append(name)
+    for o in objs:
+        o._tag_names = sorted(names[o.pk])

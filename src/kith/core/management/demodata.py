@@ -622,4 +622,14 @@ def load(*, stdout=None, contacts: int = 300) -> dict[str, Any]:
         password = loader.ensure_users()
         loader.ensure_custom_fields()
         stats = loader.run()
-    return {**stats, "password": password, "login": read_login()}
+        # Sales on top: pipelines, a year of deals, products, quotes, quotas, leads and web forms.
+        from kith.contacts.models import Company, Contact
+        from kith.core.models import User
+        from kith.sales.demo import load_sales_demo
+
+        users = list(User.objects.filter(email__in=[e for e, _, _ in DEMO_USERS]).order_by("id"))
+        sales = load_sales_demo(
+            rng=random.Random(SEED), users=users, companies=list(Company.objects.order_by("id")),
+            contacts=list(Contact.objects.order_by("id")),
+        )
+    return {**stats, "sales": sales, "password": password, "login": read_login()}

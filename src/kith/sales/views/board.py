@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html_join
@@ -48,6 +49,7 @@ from ..choices import StageKind
 from ..filtersets import DealFilterSet
 from ..models import Deal, Pipeline, SalesSettings, Stage
 from ..services import ensure_default_pipeline
+from .board_cards import CardRenderer
 
 BOARD_PAGE = 25
 BOARD_ORDERING = Ordering("updated_at", ("updated_at",))
@@ -160,9 +162,18 @@ def column_stats(qs, stages: list[Stage], currency: str) -> dict[int, dict[str, 
     return out
 
 
+# The columns a card shows (plus the keyset's): no custom fields, notes or company address per card.
+CARD_FIELDS = ("id", "name", "amount", "currency", "expected_close_date", "stage_id", "updated_at",
+               "owner__email", "owner__full_name", "company__name")
+
+
 def column_cards(qs, stage: Stage, cursor: str | None):
-    cards = qs.filter(stage=stage).select_related("company", "owner", "stage")
-    return paginate(cards, ordering=BOARD_ORDERING, descending=True, cursor=cursor, limit=BOARD_PAGE)
+    """One page of a column's cards (keyset on (updated_at, id) within the stage: deal_board_idx)."""
+    cards = qs.filter(stage=stage).select_related("company", "owner").only(*CARD_FIELDS)
+    rows, next_cursor = paginate(cards, ordering=BOARD_ORDERING, descending=True, cursor=cursor, limit=BOARD_PAGE)
+    for d in rows:  # the column's stage, without joining it per row
+        d.stage = stage
+    return rows, next_cursor
 
 
 def open_totals(stats: dict[int, dict[str, Any]], stages: list[Stage], currency: str) -> dict[str, Any]:
@@ -180,6 +191,11 @@ def open_totals(stats: dict[int, dict[str, Any]], stages: list[Stage], currency:
 # --- views ----------------------------------------------------------------------------------------------
 
 
+def _card_renderer(request: HttpRequest, board_url: str) -> CardRenderer:
+    can_write = request.user.can_write
+    return CardRenderer(can_write=can_write, csrf_token=get_token(request) if can_write else "", board_url=board_url)
+
+
 @dataclass
 class BoardColumn:
     stage: Stage
@@ -188,6 +204,7 @@ class BoardColumn:
     next_url: str = ""
     continued: bool = False
     stages: list[Stage] = field(default_factory=list)
+    cards_html: str = ""
 
     @cached_property
     def move_options(self) -> str:
@@ -217,6 +234,8 @@ def _board_context(request: HttpRequest, pipeline: Pipeline) -> tuple[dict[str, 
     user = request.user
     params = board_params(request.GET)
     path = request.path
+    board_url = url_with(path, params)
+    renderer = _card_renderer(request, board_url)
     currency = SalesSettings.get().default_currency
     stages = list(pipeline.stages.order_by("position", "id"))
     defs = customfields.definitions("deal")
@@ -233,6 +252,7 @@ def _board_context(request: HttpRequest, pipeline: Pipeline) -> tuple[dict[str, 
             col_cursor = cursor if column == str(s.pk) else None
             cards, next_cursor = column_cards(qs, s, col_cursor)
             col = BoardColumn(stage=s, stats=stats[s.pk], cards=cards, continued=bool(col_cursor), stages=stages)
+            col.cards_html = renderer.cards(cards, col.move_options, s.is_open)
             if next_cursor:
                 col.next_url = url_with(path, params, column=s.pk, cursor=next_cursor)
             columns.append(col)
@@ -257,7 +277,7 @@ def _board_context(request: HttpRequest, pipeline: Pipeline) -> tuple[dict[str, 
         "has_query": bool(q or chips),
         "clear_url": path,
         "spec": {"noun_plural": "deals"},
-        "board_url": url_with(path, params),
+        "board_url": board_url,
         "filter_query": params.urlencode(),
         "list_url": url_with(reverse("web:deal_list"), params, pipeline=pipeline.pk),
         "can_write": user.can_write,
@@ -289,10 +309,11 @@ def deal_board(request, pk: int):
                                     {"messages_list": exc.messages}, status=400))
         stages = list(pipeline.stages.order_by("position", "id"))
         col = BoardColumn(stage=stage, stats={}, cards=cards, stages=stages)
+        board_url = url_with(request.path, params)
+        col.cards_html = _card_renderer(request, board_url).cards(cards, col.move_options, stage.is_open)
         if next_cursor:
             col.next_url = url_with(request.path, params, column=stage.pk, cursor=next_cursor)
-        ctx = {"col": col, "stages": stages, "can_write": request.user.can_write,
-               "board_url": url_with(request.path, params)}
+        ctx = {"col": col, "stages": stages, "can_write": request.user.can_write, "board_url": board_url}
         return vary_htmx(render(request, "sales/deals/_column_cards.html", ctx))
     ctx, status = _board_context(request, pipeline)
     template = "sales/deals/_board.html" if ctx["fragment"] else "sales/deals/board.html"

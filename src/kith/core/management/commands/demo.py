@@ -44,6 +44,8 @@ class Command(BaseCommand):
             f"Loaded {result['companies']} companies, {result['contacts']} contacts and {result['updates']} "
             f"later changes ({result['trashed']} contacts in the trash) in {time.monotonic() - started:.1f} s."
             + (f" Skipped {result['skipped']} that already existed." if result["skipped"] else "")
+            + (f" Sales: {result['sales'].get('deals', 0)} deals, {result['sales'].get('leads', 0)} leads, "
+               f"{result['sales'].get('quotes', 0)} quotes." if result.get("sales") else "")
         )
         login = result["login"]
         if login:
