@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from kith.core import pagination, records
 from kith.core.pagination import Ordering
 
+
 def _json_default(value: Any) -> Any:
     # The same text pydantic (ninja's serialiser) writes, so list and detail answers agree byte for byte.
     if isinstance(value, dt.datetime):

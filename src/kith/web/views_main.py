@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from kith.contacts.models import Company, Contact
-from kith.sales.models import Deal, Lead
 from kith.core import search as search_engine
 from kith.core.permissions import visible
+from kith.sales.models import Deal, Lead
 
 from .ui import is_fragment_request, purge_date, vary_htmx
 
