@@ -1,4 +1,4 @@
-"""/api/v1/search: one ranked list of contacts and companies matching a query, typos forgiven."""
+"""/api/v1/search: one ranked list of contacts, companies, leads and deals matching a query, typos forgiven."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from kith.contacts.models import Company, Contact
+from kith.sales.models import Deal, Lead
 from kith.core import search as search_index
 from kith.core.errors import ValidationError
 from kith.core.permissions import visible
@@ -17,7 +18,7 @@ from .schemas import SearchResultOut, with_errors
 
 router = Router(tags=["search"])
 
-TYPES = {"contact": Contact, "company": Company}
+TYPES = {"contact": Contact, "company": Company, "lead": Lead, "deal": Deal}
 
 
 def _subtitle(obj) -> str:
@@ -26,6 +27,10 @@ def _subtitle(obj) -> str:
         if obj.company_id:
             role = f"{role} at {obj.company.name}" if role else obj.company.name
         parts = [role, obj.email]
+    elif isinstance(obj, Lead):
+        parts = [obj.company_name, obj.email, obj.get_status_display()]
+    elif isinstance(obj, Deal):
+        parts = [obj.company.name if obj.company_id else "", f"{obj.amount} {obj.currency}", obj.stage.name]
     else:
         parts = [obj.domain, obj.industry, obj.city]
     return " · ".join(p for p in parts if p)
@@ -42,13 +47,13 @@ def _types(request: HttpRequest) -> list[str]:
 
 
 @router.get("", response=with_errors({200: list[SearchResultOut]}, errors.LIST), operation_id="search",
-            summary="Search contacts and companies",
+            summary="Search contacts, companies, leads and deals",
             description="Best matches first: names, emails, phone digits, company names and domains; every word "
             "must match, the last as a prefix, and small typos are forgiven.")
 def search(
     request: HttpRequest,
     q: str = Query("", description="What to look for."),
-    types: str | None = Query(None, description="Comma-separated: contact, company (default both)."),
+    types: str | None = Query(None, description="Comma-separated: contact, company, lead, deal (default all)."),
     limit: int = Query(20, ge=1, le=100, description="At most this many results, 1 to 100."),
 ):
     kinds = _types(request)
@@ -61,8 +66,8 @@ def search(
     for kind in kinds:
         ids = [oid for k, oid, _ in hits if k == kind]
         qs = visible(TYPES[kind], user)
-        if kind == "contact":
-            qs = qs.select_related("company")
+        if kind in ("contact", "deal"):
+            qs = qs.select_related("company", *(("stage",) if kind == "deal" else ()))
         found[kind] = qs.in_bulk(ids) if ids else {}
     results = []
     for kind, oid, score in hits:
