@@ -8,10 +8,10 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from kith.contacts.models import Company, Contact
-from kith.sales.models import Deal, Lead
 from kith.core import search as search_index
 from kith.core.errors import ValidationError
 from kith.core.permissions import visible
+from kith.sales.models import Deal, Lead
 
 from . import errors
 from .schemas import SearchResultOut, with_errors
