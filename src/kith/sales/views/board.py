@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, QueryDict
 from django.middleware.csrf import get_token
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_GET
 
 from kith.contacts.models import Company
 from kith.core import customfields
-from kith.core.pagination import Ordering, paginate
+from kith.core.pagination import Ordering, encode_cursor, paginate
 from kith.core.permissions import visible
 from kith.web.ui import (
     Column,
@@ -169,11 +170,39 @@ CARD_FIELDS = ("id", "name", "amount", "currency", "expected_close_date", "stage
 
 def column_cards(qs, stage: Stage, cursor: str | None):
     """One page of a column's cards (keyset on (updated_at, id) within the stage: deal_board_idx)."""
-    cards = qs.filter(stage=stage).select_related("company", "owner").only(*CARD_FIELDS)
-    rows, next_cursor = paginate(cards, ordering=BOARD_ORDERING, descending=True, cursor=cursor, limit=BOARD_PAGE)
+    rows, next_cursor = paginate(_card_query(qs, stage), ordering=BOARD_ORDERING, descending=True, cursor=cursor, limit=BOARD_PAGE)
     for d in rows:  # the column's stage, without joining it per row
         d.stage = stage
     return rows, next_cursor
+
+
+def _card_query(qs, stage: Stage):
+    return qs.filter(stage=stage).select_related("company", "owner").only(*CARD_FIELDS)
+
+
+def first_cards(qs, stages: list[Stage]) -> dict[int, tuple[list[Deal], str | None]]:
+    """The first page of every column: (cards, next cursor) per stage id, as column_cards(qs, s, None) gives.
+
+    Where the database takes LIMIT inside UNION ALL (PostgreSQL), that is one query of one index range
+    per stage instead of one round trip per column; elsewhere (SQLite, in-process) one query per column.
+    """
+    if len(stages) < 2 or not connections[qs.db].features.supports_slicing_ordering_in_compound:
+        return {s.pk: column_cards(qs, s, None) for s in stages}
+    parts = [_card_query(qs, s).order_by("-updated_at", "-id")[: BOARD_PAGE + 1] for s in stages]
+    by_stage: dict[int, list[Deal]] = {s.pk: [] for s in stages}
+    for d in parts[0].union(*parts[1:], all=True):
+        by_stage[d.stage_id].append(d)
+    out = {}
+    for s in stages:
+        rows = sorted(by_stage[s.pk], key=lambda d: (d.updated_at, d.pk), reverse=True)
+        next_cursor = None
+        if len(rows) > BOARD_PAGE:
+            rows = rows[:BOARD_PAGE]
+            next_cursor = encode_cursor([rows[-1].updated_at, rows[-1].pk])  # as paginate() encodes it
+        for d in rows:
+            d.stage = s
+        out[s.pk] = (rows, next_cursor)
+    return out
 
 
 def open_totals(stats: dict[int, dict[str, Any]], stages: list[Stage], currency: str) -> dict[str, Any]:
@@ -248,9 +277,11 @@ def _board_context(request: HttpRequest, pipeline: Pipeline) -> tuple[dict[str, 
     try:
         qs = fs.apply(visible(Deal, user).filter(pipeline=pipeline))
         stats = column_stats(qs, stages, currency)
+        # A "continued" column (its cursor in the URL, without JS) pages on its own; the others start at the top.
+        firsts = first_cards(qs, [s for s in stages if not (cursor and column == str(s.pk))])
         for s in stages:
             col_cursor = cursor if column == str(s.pk) else None
-            cards, next_cursor = column_cards(qs, s, col_cursor)
+            cards, next_cursor = column_cards(qs, s, col_cursor) if col_cursor else firsts[s.pk]
             col = BoardColumn(stage=s, stats=stats[s.pk], cards=cards, continued=bool(col_cursor), stages=stages)
             col.cards_html = renderer.cards(cards, col.move_options, s.is_open)
             if next_cursor:
