@@ -153,7 +153,7 @@ def test_home_has_quick_actions_recent_records_and_my_contacts(signed_in, admin,
     make_contact(first_name="Theirs")
     r = signed_in(member).get("/")
     page = text(r)
-    for expected in ["New contact", "New company", "Import", "Coming later", "Recently updated contacts",
+    for expected in ["New contact", "New company", "New lead", "New deal", "Recently updated contacts",
                      "Recently updated companies", "My contacts", "Acme", "Mine", "Theirs"]:
         assert expected in page, expected
     mine = page.split("My contacts", 2)[-1]
