@@ -84,6 +84,11 @@ class Company(AddressMixin, KithModel):
     def get_absolute_url(self) -> str:
         return reverse("web:company_detail", args=[self.pk])
 
+    def restore_conflicts(self) -> dict[str, list[str]] | None:
+        if self.domain and Company.objects.filter(domain=self.domain).exists():
+            return {"domain": [f"A live company already has {self.domain}; change or trash it first."]}
+        return None
+
     def search_document(self) -> tuple[str, str]:
         parts = [self.domain, self.website, self.industry, self.city, self.phone.lstrip("+")]
         return self.name, " ".join(p for p in parts if p)
@@ -145,6 +150,11 @@ class Contact(AddressMixin, KithModel):
 
     def get_absolute_url(self) -> str:
         return reverse("web:contact_detail", args=[self.pk])
+
+    def restore_conflicts(self) -> dict[str, list[str]] | None:
+        if self.email and Contact.objects.filter(email=self.email).exists():
+            return {"email": [f"A live contact already has {self.email}; change or trash it first."]}
+        return None
 
     def search_document(self) -> tuple[str, str]:
         phones = [p.lstrip("+") for p in (self.phone, self.mobile) if p]

@@ -301,50 +301,13 @@ def _save_unique(obj) -> None:
         raise ValidationError({field: [f"Another {obj.object_type} already has this {field}."]}) from exc
 
 
-def _trash(obj, *, actor, expected_version: int | None):
-    permissions.require_write(actor, obj)
-    model = type(obj)
-    with transaction.atomic():
-        obj = model.all_objects.select_for_update().get(pk=obj.pk)
-        records.check_version(obj, expected_version)
-        if obj.deleted_at is not None:
-            return obj
-        obj.deleted_at = timezone.now()
-        obj.deleted_by = actor
-        records.bump(obj)
-        obj.save()
-        records.finish_write(obj, action=AuditEntry.Action.DELETE, actor=actor, before={})
-    return obj
-
-
-def _restore(obj, *, actor):
-    permissions.require_write(actor, obj)
-    model = type(obj)
-    with transaction.atomic():
-        obj = model.all_objects.select_for_update().get(pk=obj.pk)
-        if obj.deleted_at is None:
-            return obj
-        if isinstance(obj, Contact) and obj.email and Contact.objects.filter(email=obj.email).exists():
-            raise ValidationError(
-                {"email": [f"A live contact already has {obj.email}; change or trash it first."]}
-            )
-        if isinstance(obj, Company) and obj.domain and Company.objects.filter(domain=obj.domain).exists():
-            raise ValidationError({"domain": [f"A live company already has {obj.domain}; change or trash it first."]})
-        obj.deleted_at = None
-        obj.deleted_by = None
-        records.bump(obj)
-        obj.save()
-        records.finish_write(obj, action=AuditEntry.Action.RESTORE, actor=actor, before={})
-    return obj
-
-
 def delete_contact(*, actor, contact: Contact, expected_version: int | None = None) -> Contact:
     """Move to the trash (restorable)."""
-    return _trash(contact, actor=actor, expected_version=expected_version)
+    return records.trash_record(contact, actor=actor, expected_version=expected_version)
 
 
 def restore_contact(*, actor, contact: Contact) -> Contact:
-    return _restore(contact, actor=actor)
+    return records.restore_record(contact, actor=actor)
 
 
 # --- companies -----------------------------------------------------------------------------------------
@@ -445,11 +408,11 @@ def update_company(*, actor, company: Company, data: dict[str, Any], expected_ve
 
 def delete_company(*, actor, company: Company, expected_version: int | None = None) -> Company:
     """Move to the trash (restorable). Its contacts stay and keep the link, shown as in the trash."""
-    return _trash(company, actor=actor, expected_version=expected_version)
+    return records.trash_record(company, actor=actor, expected_version=expected_version)
 
 
 def restore_company(*, actor, company: Company) -> Company:
-    return _restore(company, actor=actor)
+    return records.restore_record(company, actor=actor)
 
 
 def purge_trash(*, older_than_days: int | None = None) -> int:

@@ -110,3 +110,7 @@ class KithModel(TimestampsMixin, VersionMixin, TrashMixin, OwnerMixin, CustomFie
     def search_document(self) -> tuple[str, str]:
         """(title, body) for the search index."""
         raise NotImplementedError
+
+    def restore_conflicts(self) -> dict[str, list[str]] | None:
+        """Field errors that forbid restoring this record from the trash (a live record took a unique value)."""
+        return None

@@ -127,3 +127,41 @@ def attach_tags(objs) -> None:
         names[pk].append(name)
     for o in objs:
         o._tag_names = sorted(names[o.pk])
+
+
+def trash_record(obj, *, actor, expected_version: int | None = None):
+    """Move any KithModel record to the trash (restorable); idempotent."""
+    from .permissions import require_write
+
+    require_write(actor, obj)
+    with transaction.atomic():
+        obj = type(obj).all_objects.select_for_update().get(pk=obj.pk)
+        check_version(obj, expected_version)
+        if obj.deleted_at is not None:
+            return obj
+        obj.deleted_at = timezone.now()
+        obj.deleted_by = actor
+        bump(obj)
+        obj.save()
+        finish_write(obj, action=AuditEntry.Action.DELETE, actor=actor, before={})
+    return obj
+
+
+def restore_record(obj, *, actor):
+    """Bring a record back from the trash, unless a live record now holds one of its unique values."""
+    from .permissions import require_write
+
+    require_write(actor, obj)
+    with transaction.atomic():
+        obj = type(obj).all_objects.select_for_update().get(pk=obj.pk)
+        if obj.deleted_at is None:
+            return obj
+        conflicts = obj.restore_conflicts()
+        if conflicts:
+            raise ValidationError(conflicts)
+        obj.deleted_at = None
+        obj.deleted_by = None
+        bump(obj)
+        obj.save()
+        finish_write(obj, action=AuditEntry.Action.RESTORE, actor=actor, before={})
+    return obj

@@ -25,8 +25,7 @@ from .models import SearchTerm
 KINDS = {"contact": 1, "company": 2, "lead": 3, "deal": 4, "ticket": 5}
 KIND_NAMES = {v: k for k, v in KINDS.items()}
 SHIFT = 1 << 40
-SQLITE_TABLE = "kith_search"
-PG_TABLE = "kith_search"
+TABLE = "kith_search"  # an FTS5 table on SQLite, a tsvector table on PostgreSQL (migration core 0002)
 WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 
@@ -106,14 +105,14 @@ def index_many(kind: str, objs: Iterable) -> None:
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.executemany(
-                f"INSERT INTO {PG_TABLE} (id, kind, object_id, title, body) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
+                f"INSERT INTO {TABLE} (id, kind, object_id, title, body) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608
                 "ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, body = EXCLUDED.body",
                 [(doc, KINDS[kind], oid, title, body) for doc, title, body, oid in rows],
             )
         else:
-            cur.executemany(f"DELETE FROM {SQLITE_TABLE} WHERE rowid = %s", [(r[0],) for r in rows])  # noqa: S608
+            cur.executemany(f"DELETE FROM {TABLE} WHERE rowid = %s", [(r[0],) for r in rows])  # noqa: S608
             cur.executemany(
-                f"INSERT INTO {SQLITE_TABLE} (rowid, title, body) VALUES (%s, %s, %s)",  # noqa: S608
+                f"INSERT INTO {TABLE} (rowid, title, body) VALUES (%s, %s, %s)",  # noqa: S608
                 [(doc, title, body) for doc, title, body, _ in rows],
             )
     _remember_terms(vocab)
@@ -122,18 +121,18 @@ def index_many(kind: str, objs: Iterable) -> None:
 def remove(obj) -> None:
     column = "id" if connection.vendor == "postgresql" else "rowid"
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {SQLITE_TABLE} WHERE {column} = %s", [_doc_id(obj.object_type, obj.pk)])  # noqa: S608
+        cur.execute(f"DELETE FROM {TABLE} WHERE {column} = %s", [_doc_id(obj.object_type, obj.pk)])  # noqa: S608
 
 
 def clear(kind: str | None = None) -> None:
     with connection.cursor() as cur:
         if kind is None:
-            cur.execute(f"DELETE FROM {PG_TABLE if connection.vendor == 'postgresql' else SQLITE_TABLE}")  # noqa: S608
+            cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608
         elif connection.vendor == "postgresql":
-            cur.execute(f"DELETE FROM {PG_TABLE} WHERE kind = %s", [KINDS[kind]])  # noqa: S608
+            cur.execute(f"DELETE FROM {TABLE} WHERE kind = %s", [KINDS[kind]])  # noqa: S608
         else:
             lo = KINDS[kind] * SHIFT
-            cur.execute(f"DELETE FROM {SQLITE_TABLE} WHERE rowid BETWEEN %s AND %s", [lo, lo + SHIFT - 1])  # noqa: S608
+            cur.execute(f"DELETE FROM {TABLE} WHERE rowid BETWEEN %s AND %s", [lo, lo + SHIFT - 1])  # noqa: S608
 
 
 # --- querying ------------------------------------------------------------------------------------------
@@ -186,7 +185,7 @@ def _run(expr: str, kinds: list[str] | None, limit: int) -> list[tuple[str, int,
     with connection.cursor() as cur:
         if _engine() == "postgresql":
             sql = (
-                f"SELECT kind, object_id, ts_rank(document, q) AS r FROM {PG_TABLE}, to_tsquery('simple', %s) q "  # noqa: S608
+                f"SELECT kind, object_id, ts_rank(document, q) AS r FROM {TABLE}, to_tsquery('simple', %s) q "  # noqa: S608
                 "WHERE document @@ q"
             )
             params: list = [expr]
@@ -197,7 +196,7 @@ def _run(expr: str, kinds: list[str] | None, limit: int) -> list[tuple[str, int,
             params.append(limit)
             cur.execute(sql, params)
             return [(KIND_NAMES[k], oid, float(r)) for k, oid, r in cur.fetchall()]
-        sql = f"SELECT rowid, bm25({SQLITE_TABLE}, 10.0, 2.0) AS r FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s"  # noqa: S608
+        sql = f"SELECT rowid, bm25({TABLE}, 10.0, 2.0) AS r FROM {TABLE} WHERE {TABLE} MATCH %s"  # noqa: S608
         params = [expr]
         if len(codes) == 1:
             sql += " AND rowid BETWEEN %s AND %s"
@@ -242,13 +241,13 @@ def filter_queryset(qs, q: str, kind: str):
     expr = _build(terms, alternatives, engine)
     if engine == "postgresql":
         sub = RawSQL(  # noqa: S611 - values are bound parameters
-            f"SELECT object_id FROM {PG_TABLE} WHERE kind = %s AND document @@ to_tsquery('simple', %s)",  # noqa: S608
+            f"SELECT object_id FROM {TABLE} WHERE kind = %s AND document @@ to_tsquery('simple', %s)",  # noqa: S608
             (KINDS[kind], expr),
         )
     else:
         lo = KINDS[kind] * SHIFT
         sub = RawSQL(  # noqa: S611 - values are bound parameters
-            f"SELECT rowid - %s FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH %s AND rowid BETWEEN %s AND %s",  # noqa: S608
+            f"SELECT rowid - %s FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid BETWEEN %s AND %s",  # noqa: S608
             (lo, expr, lo, lo + SHIFT - 1),
         )
     return qs.filter(pk__in=sub)

@@ -378,12 +378,8 @@ def set_line_items(*, actor, deal: Deal, items: list[dict[str, Any]], expected_v
 
 
 def delete_deal(*, actor, deal: Deal, expected_version: int | None = None) -> Deal:
-    from kith.contacts.services import _trash
-
-    return _trash(deal, actor=actor, expected_version=expected_version)
+    return records.trash_record(deal, actor=actor, expected_version=expected_version)
 
 
 def restore_deal(*, actor, deal: Deal) -> Deal:
-    from kith.contacts.services import _restore
-
-    return _restore(deal, actor=actor)
+    return records.restore_record(deal, actor=actor)

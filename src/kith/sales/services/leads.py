@@ -179,11 +179,11 @@ def record_first_response(*, lead_id: int) -> bool:
 
 
 def delete_lead(*, actor, lead: Lead, expected_version: int | None = None) -> Lead:
-    return contact_services._trash(lead, actor=actor, expected_version=expected_version)
+    return records.trash_record(lead, actor=actor, expected_version=expected_version)
 
 
 def restore_lead(*, actor, lead: Lead) -> Lead:
-    return contact_services._restore(lead, actor=actor)
+    return records.restore_record(lead, actor=actor)
 
 
 def email_domain(email: str) -> str:
