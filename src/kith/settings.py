@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "kith.core",
     "kith.contacts",
     "kith.sales",
+    "kith.activities",
+    "kith.imports",
+    "kith.exports",
+    "kith.duplicates",
     "kith.web",
 ]
 
@@ -207,3 +211,11 @@ KITH_DEFAULT_CURRENCY = os.environ.get("KITH_DEFAULT_CURRENCY", "USD")
 KITH_FORM_RATE_LIMIT = int(os.environ.get("KITH_FORM_RATE_LIMIT", "10"))
 KITH_FORM_RATE_WINDOW_SECONDS = int(os.environ.get("KITH_FORM_RATE_WINDOW_SECONDS", "600"))
 KITH_WORKSPACE_NAME = os.environ.get("KITH_WORKSPACE_NAME", "Kith")  # the seller name on quotes
+
+# Outgoing email (reminders, agendas, notifications, emails sent from records).
+# KITH_SMTP_URL: smtp://user:password@host:587?starttls=1  |  smtps://user:password@host:465  |  smtp://127.0.0.1:1025
+# Unset: Kith sends no email (in-app notifications still work; sending from a record explains what to set).
+KITH_SMTP_URL = os.environ.get("KITH_SMTP_URL", "")
+KITH_EMAIL_FROM = os.environ.get("KITH_EMAIL_FROM", "Kith <kith@localhost>")
+# The address Kith's links in emails and calendar feeds point at (no trailing slash).
+KITH_BASE_URL = os.environ.get("KITH_BASE_URL", "http://127.0.0.1:8000")

@@ -7,5 +7,6 @@ urlpatterns = [
     path("healthz", views_health.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("f/", include("kith.sales.urls_public")),
+    path("", include("kith.activities.urls_public")),
     path("", include("kith.web.urls")),
 ]

@@ -30,11 +30,11 @@ from .models import Company, Contact
 CONTACT_FIELDS = {
     "first_name", "last_name", "email", "additional_emails", "phone", "mobile", "job_title", "company_id",
     "lifecycle_stage", "lead_source", "street", "city", "region", "postal_code", "country", "owner_id",
-    "tags", "custom_fields",
+    "tags", "custom_fields", "external_id",
 }
 COMPANY_FIELDS = {
     "name", "domain", "website", "industry", "size", "annual_revenue", "phone", "street", "city", "region",
-    "postal_code", "country", "description", "owner_id", "tags", "custom_fields",
+    "postal_code", "country", "description", "owner_id", "tags", "custom_fields", "external_id",
 }
 TEXT_LIMITS = {
     "first_name": 100, "last_name": 100, "job_title": 200, "lead_source": 100, "street": 200, "city": 100,
@@ -160,7 +160,7 @@ def _owner(value: Any) -> User | None:
 
 
 def _common(c: _Collector, obj) -> None:
-    for name in ("street", "city", "region", "postal_code"):
+    for name in ("street", "city", "region", "postal_code", "external_id"):
         c.text(obj, name)
     c.apply(obj, "country", lambda v: normalise_country(str(v or "")))
     if c.has("owner_id"):

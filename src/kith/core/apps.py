@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Kith core"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (register system checks and DB connection setup)
+        from . import checks, mail, signals  # noqa: F401  (register system checks and DB connection setup)

@@ -33,11 +33,13 @@ def snapshot(obj) -> dict[str, Any]:
             state[name] = {"id": related.pk, "label": str(related)} if related is not None else None
         else:
             state[name] = _plain(getattr(obj, name))
-    if obj.pk:
+    if not hasattr(obj, "tags"):
+        pass  # records without tags (activities)
+    elif obj.pk:
         state["tags"] = sorted(obj.tags.values_list("name", flat=True))
     else:
         state["tags"] = []
-    for key, value in (obj.custom_fields or {}).items():
+    for key, value in (getattr(obj, "custom_fields", None) or {}).items():
         state[f"custom_fields.{key}"] = value
     return state
 

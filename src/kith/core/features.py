@@ -92,7 +92,16 @@ class TagsMixin(models.Model):
         return sorted(t.name for t in self.tags.all())
 
 
-class KithModel(TimestampsMixin, VersionMixin, TrashMixin, OwnerMixin, CustomFieldsMixin, TagsMixin):
+class ExternalIdMixin(models.Model):
+    """The record's id in another system (an import source, an integration); matched by imports and bulk upserts."""
+
+    external_id = models.CharField(max_length=200, blank=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class KithModel(TimestampsMixin, VersionMixin, TrashMixin, OwnerMixin, CustomFieldsMixin, TagsMixin, ExternalIdMixin):
     """A CRM record: timestamps, version, trash, owner, custom fields, tags, change history, search.
 
     Subclasses set:

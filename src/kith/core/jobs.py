@@ -186,7 +186,8 @@ def run_worker(*, stop: threading.Event | None = None, poll: float = 1.0, burst:
     ran = 0
     last_housekeeping = 0.0
     while not stop.is_set():
-        close_old_connections()
+        if not connection.in_atomic_block:  # (tests run the worker inside their transaction)
+            close_old_connections()
         if time.monotonic() - last_housekeeping > 30:
             requeue_stale()
             schedule_periodic()
@@ -203,5 +204,6 @@ def run_worker(*, stop: threading.Event | None = None, poll: float = 1.0, burst:
         if burst:
             break
         stop.wait(poll)
-    close_old_connections()
+    if not connection.in_atomic_block:
+        close_old_connections()
     return ran

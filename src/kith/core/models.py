@@ -258,3 +258,39 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class OutboundEmail(models.Model):
+    """An email Kith sends (reminders, agendas, notifications, one-to-one emails, invitations).
+
+    Written in the caller's transaction and delivered by the "mail.send" job, retried with backoff; a
+    failure stays visible here (and on the activity, for one-to-one emails) — never silently lost.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    from_email = models.CharField(max_length=254, blank=True)
+    reply_to = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True, help_text="[{filename, content_type, content}] (text)")
+    message_id = models.CharField(max_length=300)
+    kind = models.CharField(max_length=40, blank=True)
+    activity_id = models.BigIntegerField(null=True, blank=True, help_text="the email activity this delivers")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.subject

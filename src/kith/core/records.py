@@ -165,3 +165,15 @@ def restore_record(obj, *, actor):
         obj.save()
         finish_write(obj, action=AuditEntry.Action.RESTORE, actor=actor, before={})
     return obj
+
+
+def record_model(object_type: str):
+    """The KithModel class of a record type ("contact", "deal" …), or None when no app provides it."""
+    from django.apps import apps
+
+    from .features import KithModel
+
+    for model in apps.get_models():
+        if issubclass(model, KithModel) and model.object_type == object_type:
+            return model
+    return None

@@ -229,6 +229,14 @@ def run(*, contacts: int, iterations: int, say: Callable[[str], None]) -> dict[s
     result["timings"] = timings
     result["plans"] = plans
     result["sales"] = sales(web, contacts=contacts, iterations=iterations, say=say)
+    try:
+        from kith.activities import bench as activities_bench
+
+        result["activities"] = activities_bench.run(api, web, contacts=contacts, iterations=iterations, say=say,
+                                                    summarise=summarise)
+    except Exception as exc:  # a broken hook must not sink the rest of the benchmark
+        result["activities"] = {"error": f"{exc.__class__.__name__}: {exc}"}
+        say(f"[{connection.vendor}] activities benchmark failed: {result['activities']['error']}")
     result["counts"] = {"contacts": Contact.objects.count(), "companies": Company.objects.count()}
     result["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return result

@@ -632,4 +632,11 @@ def load(*, stdout=None, contacts: int = 300) -> dict[str, Any]:
             rng=random.Random(SEED), users=users, companies=list(Company.objects.order_by("id")),
             contacts=list(Contact.objects.order_by("id")),
         )
-    return {**stats, "sales": sales, "password": password, "login": read_login()}
+        # Activities on top: a year of calls, emails, notes and meetings, open tasks and this week's meetings.
+        from kith.activities.demo import load_activities_demo
+
+        activities = load_activities_demo(
+            rng=random.Random(SEED), users=users,
+            contacts=list(Contact.objects.select_related("company", "owner").order_by("id")),
+        )
+    return {**stats, "sales": sales, "activities": activities, "password": password, "login": read_login()}

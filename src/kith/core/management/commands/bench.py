@@ -230,6 +230,29 @@ def render(runs: dict[str, Any], info: dict[str, Any], command: str, seconds: fl
                 cells += [_ms(t["p50"]), _ms(t["p95"]), _ms(t["max"])] if isinstance(t, dict) else ["–"] * 3
             lines.append(f"| {op} | " + " | ".join(cells) + " |")
         lines.append("")
+    act_ops = [k for k, v in first.get("activities", {}).items() if isinstance(v, dict) and "p50" in v]
+    if act_ops:
+        seeded = first["activities"]["seeded"]
+        lines += [
+            "### Activities",
+            "",
+            f"{seeded['activities']:,} activities ({seeded['heavy']:,} of them on one contact, the rest spread over "
+            "the contacts and their companies), bulk-inserted; the timeline merges activities, comments and history.",
+            "",
+            header,
+            "|---|" + "---:|---:|---:|" * len(dbs),
+        ]
+        for op in act_ops:
+            cells = []
+            for db in dbs:
+                t = runs[db].get("activities", {}).get(op)
+                cells += [_ms(t["p50"]), _ms(t["p95"]), _ms(t["max"])] if isinstance(t, dict) and "p50" in t else ["–"] * 3
+            lines.append(f"| {op} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for db in dbs:
+        note = runs[db].get("activities", {}).get("error")
+        if note:
+            lines += [f"Activities benchmark on {names[db]}: {note}", ""]
     for db in dbs:
         note = runs[db].get("sales", {}).get("error") or runs[db].get("sales", {}).get("skipped")
         if note:

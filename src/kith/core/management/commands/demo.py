@@ -46,6 +46,9 @@ class Command(BaseCommand):
             + (f" Skipped {result['skipped']} that already existed." if result["skipped"] else "")
             + (f" Sales: {result['sales'].get('deals', 0)} deals, {result['sales'].get('leads', 0)} leads, "
                f"{result['sales'].get('quotes', 0)} quotes." if result.get("sales") else "")
+            + (f" Activities: {result['activities'].get('activities', 0)} (incl. {result['activities'].get('tasks', 0)} "
+               f"tasks and {result['activities'].get('meetings', 0)} meetings)."
+               if result.get("activities", {}).get("activities") else "")
         )
         login = result["login"]
         if login:

@@ -24,17 +24,31 @@ class Command(BaseCommand):
                             help="companies to add (default: one per 50 contacts)")
         parser.add_argument("--batch", type=int, default=5000, help="rows per transaction (default 5000)")
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+        parser.add_argument("--activities", type=int, default=0,
+                            help="also add this many calls, emails, notes, meetings and tasks, spread over the "
+                                 "contacts (linked to each contact and its company); default 0")
 
     def handle(self, *args, **options):
         contacts = options["contacts"]
         companies = options["companies"] if options["companies"] is not None else max(1, contacts // 50)
-        if contacts < 0 or companies < 0:
-            raise usage_error("--contacts and --companies must be 0 or more.")
+        if contacts < 0 or companies < 0 or options["activities"] < 0:
+            raise usage_error("--contacts, --companies and --activities must be 0 or more.")
         self.stdout.write(f"Seeding {contacts:,} contacts and {companies:,} companies …")
         result = seeding.seed(
             contacts=contacts, companies=companies, batch=options["batch"], seed_value=options["seed"],
             progress=self.stdout.write if options["verbosity"] >= 1 else None,
         )
+        if options["activities"]:
+            from kith.activities.seeding import contact_targets, seed_activities
+
+            targets = contact_targets()
+            if not targets:
+                raise usage_error("--activities needs contacts to attach them to (use --contacts too).")
+            self.stdout.write(f"Seeding {options['activities']:,} activities over {len(targets):,} contacts …")
+            acts = seed_activities(n=options["activities"], targets=targets, batch=options["batch"],
+                                   seed_value=options["seed"], progress=self.stdout.write)
+            self.stdout.write(f"Seeded {acts['activities']:,} activities ({acts['links']:,} timeline links) in "
+                              f"{acts['seconds']:.1f} s: {acts['rows_per_second']:,.0f} rows/s.")
         started = time.monotonic()
         with connection.cursor() as cur:
             cur.execute("ANALYZE")  # fresh planner statistics for the new rows (both databases)
