@@ -724,7 +724,9 @@ def create_next_occurrence(*, task_id: int) -> Activity | None:
 def settings_for(user) -> UserSettings:
     row = UserSettings.objects.filter(user=user).first()
     if row is None:
-        row, _ = UserSettings.objects.get_or_create(user=user, defaults={"email_kinds": list(EMAIL_KINDS)})
+        row, created = UserSettings.objects.get_or_create(user=user, defaults={"email_kinds": list(EMAIL_KINDS)})
+        if created:
+            row.refresh_from_db()  # field defaults such as digest_time "08:00" come back as their real types
     return row
 
 

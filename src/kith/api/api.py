@@ -17,10 +17,14 @@ from ninja import NinjaAPI, Router
 from ninja.openapi.schema import OpenAPISchema
 
 from . import (
+    activities_api,
     companies,
     contacts,
     custom_fields,
+    duplicates_api,
     errors,
+    exports_api,
+    imports_api,
     sales_deals,
     sales_forecast,
     sales_lead_forms,
@@ -127,6 +131,9 @@ api.add_router("/products", sales_products.router)
 api.add_router("/quotes", sales_quotes.router)
 api.add_router("/quotas", sales_quotas.router)
 api.add_router("/forecast", sales_forecast.router)
+for _prefix, _router in [*activities_api.ROUTERS, *imports_api.ROUTERS, *exports_api.ROUTERS,
+                         *duplicates_api.ROUTERS]:
+    api.add_router(_prefix, _router)
 
 # Last: unknown paths under /api/v1/ answer a JSON 404 like everything else.
 fallback = Router()

@@ -7,7 +7,9 @@ def _section(path: str) -> str:
     for prefix, name in (("/contacts/", "contacts"), ("/companies/", "companies"), ("/trash/", "trash"),
                          ("/settings/", "settings"), ("/search/", "search"), ("/leads/", "leads"),
                          ("/notifications/", "notifications"), ("/deals/", "deals"), ("/quotes/", "deals"),
-                         ("/forecast/", "forecast"), ("/products/", "products"), ("/sales/", "settings")):
+                         ("/forecast/", "forecast"), ("/products/", "products"), ("/sales/", "settings"),
+                         ("/calendar/", "calendar"), ("/tasks/", "tasks"), ("/activities/", "tasks"),
+                         ("/imports/", "imports"), ("/exports/", "exports"), ("/duplicates/", "duplicates")):
         if path.startswith(prefix):
             return name
     return "home" if path == "/" else ""

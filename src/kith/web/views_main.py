@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from kith.activities.views_myday import my_day_context
 from kith.contacts.models import Company, Contact
 from kith.core import search as search_engine
 from kith.core.permissions import visible
@@ -32,6 +33,7 @@ def home(request):
         "recent_companies": list(companies.order_by("-updated_at", "-id")[:HOME_LIMIT]),
         "my_contacts": list(contacts.filter(owner=user).order_by("-updated_at", "-id")[:HOME_LIMIT]),
         "can_write": user.can_write,
+        **my_day_context(user),  # My day: tasks, meetings, waiting leads, deals going cold
     }
     return render(request, "web/home.html", ctx)
 

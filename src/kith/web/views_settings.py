@@ -23,6 +23,10 @@ def section_links(user) -> list[dict[str, str]]:
             "title": "API tokens",
             "text": "Personal tokens for scripts and integrations using the API.",
         },
+        {"url": "web:notification_settings", "title": "Notifications",
+         "text": "Which notifications also come by email, your daily agenda, time zone and calendar link."},
+        {"url": "web:email_template_list", "title": "Email templates",
+         "text": "Reusable emails with merge fields, picked when sending from a record."},
     ]
     if user.can_manage_settings:
         links.append(
