@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from kith.activities.models import Activity
 from kith.activities.views_myday import my_day_context
 from kith.contacts.models import Company, Contact
 from kith.core import search as search_engine
@@ -52,6 +53,7 @@ TRASH_TYPES = [
     ("Company", Company, ("deleted_by",), lambda c: c.domain, "web:company_restore"),
     ("Lead", Lead, ("deleted_by",), lambda lead: lead.email or lead.company_name, "web:lead_restore"),
     ("Deal", Deal, ("company", "deleted_by"), _deal_detail, "web:deal_restore"),
+    ("Activity", Activity, ("deleted_by",), lambda a: a.get_type_display(), "web:activity_restore"),
 ]
 
 
