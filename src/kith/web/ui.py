@@ -206,6 +206,13 @@ def _error_label(key: str, fields: list[FilterField]) -> str:
     return key
 
 
+def _export_kind(spec: ListSpec) -> str:
+    """The kith.exports kind of this list ("contacts" …), or "" when it cannot be exported."""
+    from kith.exports.kinds import KINDS
+
+    return spec.noun_plural if spec.noun_plural in KINDS else ""
+
+
 def list_page(request: HttpRequest, spec: ListSpec) -> HttpResponse:
     """One view for a list: full page, the results fragment (htmx search/filter/sort) or more rows."""
     user = request.user
@@ -276,6 +283,7 @@ def list_page(request: HttpRequest, spec: ListSpec) -> HttpResponse:
         "is_first_page": not cursor,
         "has_query": bool(q or active_filters),
         "fragment": is_fragment_request(request),
+        "export_kind": _export_kind(spec),
     }
     status = 400 if errors else 200
     if is_fragment_request(request):
@@ -291,7 +299,10 @@ ACTION_TEXT = {
     "update": "updated",
     "delete": "moved this {noun} to the trash",
     "restore": "restored this {noun} from the trash",
+    "merge": "merged {merged} into this {noun}",
+    "unmerge": "undid the merge of {merged} into this {noun}",
 }
+HIDDEN_CHANGES = {"merged_from", "merged_into"}  # said in the entry's sentence
 
 
 def _format_value(key: str, value: Any, defs: dict[str, CustomField]) -> str:
@@ -325,14 +336,47 @@ def _format_value(key: str, value: Any, defs: dict[str, CustomField]) -> str:
     return str(value)
 
 
+def _merges(obj, entries) -> tuple[dict[int, Any], dict[int, str]]:
+    """Merges recorded in these entries (by entry id) and entries moved here from a merged record."""
+    if obj.object_type not in ("contact", "company") or not entries:
+        return {}, {}
+    from kith.duplicates.models import Merge
+
+    by_entry, moved = {}, {}
+    for m in Merge.objects.filter(object_type=obj.object_type, survivor_id=obj.pk):
+        by_entry[m.audit_entry_id] = m
+        if m.undone_at is None:
+            for result in (m.moved or {}).values():
+                if isinstance(result, dict) and "history" in result:
+                    for entry_id in (result.get("undo") or {}).get("ids", []):
+                        moved[entry_id] = f"{m.loser_label} (#{m.loser_id})"
+    return by_entry, moved
+
+
+def _merge_info(m, can_undo_cache: dict[int, list[str]]) -> dict[str, Any]:
+    from django.urls import reverse
+
+    from kith.duplicates.services import undo_problems
+
+    if m.pk not in can_undo_cache:
+        can_undo_cache[m.pk] = undo_problems(m) if m.undone_at is None else []
+    problems = can_undo_cache[m.pk]
+    return {"id": m.pk, "undo_url": reverse("web:merge_undo", args=[m.pk]), "undone": m.undone_at is not None,
+            "can_undo": m.undone_at is None and not problems, "problems": problems}
+
+
 def history_entries(obj, entries, noun: str) -> list[dict[str, Any]]:
     defs = {f.key: f for f in customfields.definitions(obj.object_type)}
     order = {name: i for i, name in enumerate([*obj.audit_fields, "tags"])}
+    merges, moved = _merges(obj, entries)
+    undo_cache: dict[int, list[str]] = {}
     out = []
     for e in entries:
         changes = []
         keys = sorted(e.changes, key=lambda k: (order.get(k, len(order)), k))
         for key in keys:
+            if key in HIDDEN_CHANGES:
+                continue
             ch = e.changes[key] or {}
             changes.append({
                 "label": ch.get("label") or key,
@@ -340,12 +384,20 @@ def history_entries(obj, entries, noun: str) -> list[dict[str, Any]]:
                 "new": _format_value(key, ch.get("new"), defs),
             })
         actor = e.actor.display_name if e.actor is not None else (e.actor_label or "System")
+        merged = (e.changes.get("merged_from") or {}) if isinstance(e.changes, dict) else {}
+        merged_label = (merged.get("new") or merged.get("old") or {}).get("label", "a record") if merged else ""
+        text = ACTION_TEXT.get(e.action, e.action).format(noun=noun, merged=merged_label)
+        if e.action == "delete" and (e.changes or {}).get("merged_into"):
+            text = f"merged this {noun} into {e.changes['merged_into']['new']['label']}"
+        if e.pk in moved:
+            text += f" (on {moved[e.pk]}, before the merge)"
         out.append({
             "actor": actor,
             "action": e.action,
-            "text": ACTION_TEXT.get(e.action, e.action).format(noun=noun),
+            "text": text,
             "when": e.created_at,
             "changes": changes,
+            "merge": _merge_info(merges[e.pk], undo_cache) if e.action == "merge" and e.pk in merges else None,
         })
     return out
 

@@ -22,6 +22,7 @@ from .common import clean_currency, clean_date, rate_for, unknown_fields
 DEAL_FIELDS = {
     "name", "amount", "currency", "expected_close_date", "pipeline_id", "stage_id", "company_id", "contact_ids",
     "primary_contact_id", "lost_reason", "next_step", "is_commit", "owner_id", "tags", "custom_fields",
+    "external_id",
 }
 
 
@@ -132,7 +133,7 @@ def _apply(deal: Deal, data: dict[str, Any], *, actor) -> dict[str, Any]:
                     else:
                         errors["primary_contact_id"] = [f"No contact with id {data.get('primary_contact_id')}."]
             extras["contacts"] = (list(dict.fromkeys(ids)), primary)
-    for name, limit in (("lost_reason", 300), ("next_step", 300)):
+    for name, limit in (("lost_reason", 300), ("next_step", 300), ("external_id", 200)):
         if name in data:
             text = str(data[name] or "").strip()
             if len(text) > limit:

@@ -22,11 +22,11 @@ from . import assignment
 LEAD_FIELDS = {
     "first_name", "last_name", "email", "phone", "company_name", "title", "source", "status", "score", "notes",
     "country", "owner_id", "tags", "custom_fields", "utm_source", "utm_medium", "utm_campaign", "utm_term",
-    "utm_content", "referrer", "landing_page",
+    "utm_content", "referrer", "landing_page", "external_id",
 }
 TEXT = {"first_name": 100, "last_name": 100, "company_name": 200, "title": 200, "source": 100, "notes": 20000,
         "utm_source": 200, "utm_medium": 200, "utm_campaign": 200, "utm_term": 200, "utm_content": 200,
-        "referrer": 1000, "landing_page": 1000}
+        "referrer": 1000, "landing_page": 1000, "external_id": 200}
 FREE_MAIL = {
     "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "icloud.com", "me.com",
     "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.com", "yandex.ru", "qq.com",
