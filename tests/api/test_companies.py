@@ -24,7 +24,7 @@ class TestCompanies:
                                    "tags": ["Partner"], "industry": "Machinery", "city": "Berlin"})
         assert r.status_code == 201, r.content
         body = r.json()
-        assert set(body) == COMPANY_KEYS | {"warnings"}
+        assert set(body) == COMPANY_KEYS | {"warnings", "duplicates"}
         assert body["domain"] == "acme.de"
         assert body["website"] == "https://acme.de"
         assert body["annual_revenue"] == "2500000.00"

@@ -32,7 +32,7 @@ class TestCreate:
         })
         assert r.status_code == 201, r.content
         body = r.json()
-        assert set(body) == CONTACT_KEYS | {"warnings"}
+        assert set(body) == CONTACT_KEYS | {"warnings", "duplicates"}
         assert body["first_name"] == "Ada"
         assert body["full_name"] == "Ada Lovelace"
         assert body["email"] == "ada@example.com"

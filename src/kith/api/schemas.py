@@ -48,6 +48,15 @@ class WarningOut(Schema):
     message: str
 
 
+class DuplicateHintOut(Schema):
+    """An existing record that looks like the one just written (kith.duplicates)."""
+
+    id: int
+    name: str
+    confidence: int = Field(description="0–100")
+    reasons: list[str] = Field(description='e.g. "same email (jon@acme.com)", "similar name (92%) at the same company"')
+
+
 class Input(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,6 +121,9 @@ class ContactOut(Schema):
 
 class ContactWriteOut(ContactOut):
     warnings: list[WarningOut] = []
+    duplicates: list[DuplicateHintOut] = Field(
+        default_factory=list, description="existing contacts that look like this one (a hint; nothing is blocked)"
+    )
 
 
 class ContactPage(Schema):
@@ -176,6 +188,9 @@ class CompanyDetailOut(CompanyOut):
 
 class CompanyWriteOut(CompanyOut):
     warnings: list[WarningOut] = []
+    duplicates: list[DuplicateHintOut] = Field(
+        default_factory=list, description="existing companies that look like this one (a hint; nothing is blocked)"
+    )
 
 
 class CompanyPage(Schema):

@@ -79,11 +79,9 @@ def undo_related(*, object_type: str, source_id: int, target_id: int, results: d
     not_undone: list[str] = []
     for name in reversed(list(results)):
         result = results[name]
-        if not moved_anything(result):
-            continue
         fn = _undoers.get(name)
-        if fn is None:
+        if fn is not None and isinstance(result, dict) and result.get("undo") is not None:
+            fn(object_type=object_type, source_id=source_id, target_id=target_id, undo=result["undo"])
+        elif moved_anything(result):
             not_undone.append(name)
-            continue
-        fn(object_type=object_type, source_id=source_id, target_id=target_id, undo=(result or {}).get("undo"))
     return not_undone

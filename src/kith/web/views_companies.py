@@ -14,6 +14,7 @@ from kith.contacts.filtersets import CompanyFilterSet
 from kith.contacts.models import Company, Contact
 from kith.core import search
 from kith.core.permissions import visible
+from kith.duplicates.views import form_warning, warn_after_save
 from kith.sales.views.deals import deals_for
 
 from .forms import CompanyForm
@@ -73,13 +74,24 @@ def _update(actor, company, data, version):
     return services.update_company(actor=actor, company=company, data=data, expected_version=version)
 
 
+def _warned(request, write):
+    """The write, then a non-blocking "may already exist" message for likely duplicates."""
+    def run(*args, **kwargs):
+        obj = write(*args, **kwargs)
+        warn_after_save(request, obj)
+        return obj
+
+    return run
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_create(request):
     return form_page(
-        request, form_class=CompanyForm, instance=None, create=services.create_company, update=_update,
-        template="web/companies/form.html", noun="company", initial={"owner_id": str(request.user.pk)},
-        extra={"cancel_url": reverse("web:company_list")},
+        request, form_class=CompanyForm, instance=None, create=_warned(request, services.create_company),
+        update=_update, template="web/companies/form.html", noun="company",
+        initial={"owner_id": str(request.user.pk)},
+        extra={"cancel_url": reverse("web:company_list"), **form_warning(request, "company")},
     )
 
 
@@ -88,8 +100,9 @@ def company_create(request):
 def company_edit(request, pk: int):
     company = get_visible(Company, request, pk)
     return form_page(
-        request, form_class=CompanyForm, instance=company, create=services.create_company, update=_update,
-        template="web/companies/form.html", noun="company", extra={"cancel_url": company.get_absolute_url()},
+        request, form_class=CompanyForm, instance=company, create=services.create_company,
+        update=_warned(request, _update), template="web/companies/form.html", noun="company",
+        extra={"cancel_url": company.get_absolute_url(), **form_warning(request, "company", company)},
     )
 
 

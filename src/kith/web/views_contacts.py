@@ -11,6 +11,7 @@ from kith.contacts import services
 from kith.contacts.filtersets import ContactFilterSet
 from kith.contacts.models import Company, Contact
 from kith.core.permissions import visible
+from kith.duplicates.views import form_warning, warn_after_save
 from kith.sales.views.deals import deals_for
 
 from .forms import ContactForm
@@ -65,6 +66,16 @@ def _update(actor, contact, data, version):
     return services.update_contact(actor=actor, contact=contact, data=data, expected_version=version)
 
 
+def _warned(request, write):
+    """The write, then a non-blocking "may already exist" message for likely duplicates."""
+    def run(*args, **kwargs):
+        obj = write(*args, **kwargs)
+        warn_after_save(request, obj)
+        return obj
+
+    return run
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_create(request):
@@ -76,9 +87,10 @@ def contact_create(request):
         if company is not None:
             initial["company_id"] = str(company.pk)
     return form_page(
-        request, form_class=ContactForm, instance=None, create=services.create_contact, update=_update,
-        template="web/contacts/form.html", noun="contact", initial=initial,
-        extra={"cancel_url": company.get_absolute_url() if company else reverse("web:contact_list")},
+        request, form_class=ContactForm, instance=None, create=_warned(request, services.create_contact),
+        update=_update, template="web/contacts/form.html", noun="contact", initial=initial,
+        extra={"cancel_url": company.get_absolute_url() if company else reverse("web:contact_list"),
+               **form_warning(request, "contact")},
     )
 
 
@@ -87,8 +99,9 @@ def contact_create(request):
 def contact_edit(request, pk: int):
     contact = get_visible(Contact, request, pk)
     return form_page(
-        request, form_class=ContactForm, instance=contact, create=services.create_contact, update=_update,
-        template="web/contacts/form.html", noun="contact", extra={"cancel_url": contact.get_absolute_url()},
+        request, form_class=ContactForm, instance=contact, create=services.create_contact,
+        update=_warned(request, _update), template="web/contacts/form.html", noun="contact",
+        extra={"cancel_url": contact.get_absolute_url(), **form_warning(request, "contact", contact)},
     )
 
 

@@ -1,0 +1,486 @@
+"""Finding duplicates: the blocking-key index, the background scan and the check made while a record is written.
+
+A scan (full or incremental) works in four streaming steps, so memory stays small at a million records:
+1. (re)compute the MatchKey rows of the records to look at (all, or those written since the last scan);
+2. read the keys shared by two or more records, ordered by key and name; each such block gives the pairs
+   to compare: all pairs in a small block; in a large company or work-domain block only near neighbours by
+   name (sorted neighbourhood); none in a large name block (forty "John Smith"s prove nothing on their own:
+   those that are one person share a company, a domain, an email or a phone, and meet in that block);
+3. score the pairs in batches (kith.duplicates.matching);
+4. store the pairs at or above the minimum confidence as open DuplicatePair rows; pairs someone dismissed
+   or merged are never proposed again; open pairs that no longer match are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from kith.contacts.models import Company, Contact
+from kith.core import permissions
+
+from . import matching
+from .models import DuplicatePair, MatchKey, ScanRun
+
+log = logging.getLogger(__name__)
+
+MODELS = {"contact": Contact, "company": Company}
+SMALL_BLOCK = 8  # every pair of a block this small is compared
+WINDOW = 4  # in a larger company/domain block, each record is compared with this many neighbours by name
+EXACT_WINDOW = 2  # … in a larger email/phone/domain block (a switchboard number proves little)
+NAME_LIKE = ("n:", "s:", "f:", "l:", "b:")  # larger blocks skipped: a name many share is no evidence alone
+ORG_KEYS = ("c:", "o:")  # the same company or work domain: near names are compared however large
+BATCH = 2000
+SCORE_BATCH = 4000
+PROFILE_CACHE = 300_000  # profiles kept between scoring batches (about 300 MB at most)
+
+
+def min_confidence() -> int:
+    return int(getattr(settings, "KITH_DUPLICATES_MIN_CONFIDENCE", 50))
+
+
+def columns(object_type: str) -> tuple[str, ...]:
+    return matching.CONTACT_COLUMNS if object_type == "contact" else matching.COMPANY_COLUMNS
+
+
+def _rows(object_type: str, qs) -> Iterator[dict[str, Any]]:
+    yield from qs.values(*columns(object_type)).iterator(chunk_size=BATCH)
+
+
+def profiles_for(object_type: str, ids: Iterable[int],
+                 cache: dict[int, matching.Profile] | None = None) -> dict[int, matching.Profile]:
+    """Profiles of these live records; `cache` (kept by a scan across batches) saves re-reading them."""
+    ids = list(ids)
+    out: dict[int, matching.Profile] = {}
+    if cache is not None:
+        missing = []
+        for i in ids:
+            p = cache.get(i)
+            if p is None:
+                missing.append(i)
+            else:
+                out[i] = p
+        ids = missing
+    model = MODELS[object_type]
+    for i in range(0, len(ids), 5000):
+        for row in model.objects.filter(pk__in=ids[i:i + 5000]).values(*columns(object_type)):
+            out[row["id"]] = matching.profile(object_type, row)
+    if cache is not None:
+        if len(cache) > PROFILE_CACHE:
+            cache.clear()
+        cache.update((i, out[i]) for i in ids if i in out)
+    return out
+
+
+# --- the key index -------------------------------------------------------------------------------------
+
+
+def _key_rows(object_type: str, row: dict[str, Any]) -> list[tuple[str, str, int, str]]:
+    p = matching.profile(object_type, row)
+    sort_name = p.name[:100]
+    return [(object_type, key, p.id, sort_name) for key in sorted(matching.keys(object_type, p))]
+
+
+def _insert_keys(rows: list[tuple[str, str, int, str]]) -> None:
+    if not rows:
+        return
+    table = connection.ops.quote_name(MatchKey._meta.db_table)
+    sql = f"INSERT INTO {table} (object_type, key, record_id, sort_name) VALUES "  # noqa: S608
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # COPY: several times faster than multi-row INSERTs for the hundreds of thousands of keys of a scan.
+            columns = "(object_type, key, record_id, sort_name)"
+            with cur.cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+        else:
+            cur.executemany(sql + "(%s, %s, %s, %s)", rows)
+
+
+def refresh_keys(object_type: str, ids: list[int]) -> None:
+    """Recompute the keys of these records (inside the caller's transaction); trashed or gone → no keys."""
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i:i + 1000]
+        MatchKey.objects.filter(object_type=object_type, record_id__in=chunk).delete()
+        rows: list[tuple[str, str, int, str]] = []
+        for row in _rows(object_type, MODELS[object_type].objects.filter(pk__in=chunk)):
+            rows.extend(_key_rows(object_type, row))
+        _insert_keys(rows)
+
+
+def refresh_record(obj) -> None:
+    if obj.deleted_at is not None:
+        MatchKey.objects.filter(object_type=obj.object_type, record_id=obj.pk).delete()
+        forget_pairs(obj.object_type, obj.pk)
+        return
+    refresh_keys(obj.object_type, [obj.pk])
+
+
+def forget_pairs(object_type: str, record_id: int) -> None:
+    """Open pairs of a record going to the trash or away (decided pairs stay: "not a duplicate" is kept)."""
+    open_pairs = DuplicatePair.objects.filter(object_type=object_type, status=DuplicatePair.Status.OPEN)
+    open_pairs.filter(a_id=record_id).delete()
+    open_pairs.filter(b_id=record_id).delete()
+
+
+def rebuild_keys(object_type: str, progress: Callable[[str], None] | None = None) -> int:
+    """All keys of one type from scratch, in batches of their own transactions. Returns records keyed."""
+    MatchKey.objects.filter(object_type=object_type).delete()
+    count, next_report = 0, 100_000
+    buffer: list[tuple[str, str, int, str]] = []
+    for row in _rows(object_type, MODELS[object_type].objects.order_by("pk")):
+        buffer.extend(_key_rows(object_type, row))
+        count += 1
+        if len(buffer) >= 20000:
+            with transaction.atomic():
+                _insert_keys(buffer)
+            buffer = []
+            if progress and count >= next_report:
+                progress(f"  keys for {count:,} {object_type} records …")
+                next_report += 100_000
+    with transaction.atomic():
+        _insert_keys(buffer)
+    return count
+
+
+# --- candidate pairs -----------------------------------------------------------------------------------
+
+
+def _block_pairs(key: str, members: list[int], pairs: set[int], sizes: dict[str, int]) -> None:
+    n = len(members)
+    if n < 2:
+        return
+    if n > 2:
+        sizes[key] = n
+    if n <= SMALL_BLOCK:
+        window = n
+    elif key.startswith(NAME_LIKE):
+        return  # people sharing a common name are found through their company, domain, email or phone
+    else:
+        window = WINDOW if key.startswith(ORG_KEYS) else EXACT_WINDOW
+    for i in range(n):
+        a = members[i]
+        for j in range(i + 1, min(n, i + 1 + window)):
+            b = members[j]
+            if a != b:
+                lo, hi = (a, b) if a < b else (b, a)
+                pairs.add((lo << 32) | hi)
+
+
+def _blocks(object_type: str, keys_filter: str, params: list[Any]) -> Iterator[tuple[str, list[int]]]:
+    table = connection.ops.quote_name(MatchKey._meta.db_table)
+    sql = (
+        f"SELECT k.key, k.record_id FROM {table} k WHERE k.object_type = %s AND k.key IN ("  # noqa: S608
+        f"SELECT key FROM {table} WHERE object_type = %s {keys_filter} GROUP BY key HAVING COUNT(*) > 1) "
+        "ORDER BY k.key, k.sort_name, k.record_id"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [object_type, object_type, *params])
+        current, members = None, []
+        while True:
+            rows = cur.fetchmany(5000)
+            if not rows:
+                break
+            for key, rid in rows:
+                if key != current:
+                    if current is not None:
+                        yield current, members
+                    current, members = key, []
+                members.append(rid)
+        if current is not None:
+            yield current, members
+
+
+def candidate_pairs(object_type: str, changed: list[int] | None = None) -> tuple[set[int], dict[str, int]]:
+    """Pairs to compare (as a_id << 32 | b_id) and the size of every block of three or more records."""
+    pairs: set[int] = set()
+    common: dict[str, int] = {}
+    if changed is None:
+        for key, members in _blocks(object_type, "", []):
+            _block_pairs(key, members, pairs, common)
+        return pairs, common
+    seen: set[str] = set()
+    for i in range(0, len(changed), 500):
+        chunk = changed[i:i + 500]
+        keys = set(MatchKey.objects.filter(object_type=object_type, record_id__in=chunk)
+                   .values_list("key", flat=True)) - seen
+        seen |= keys
+        keys_list = sorted(keys)
+        for j in range(0, len(keys_list), 500):
+            part = keys_list[j:j + 500]
+            marks = ", ".join(["%s"] * len(part))
+            for key, members in _blocks(object_type, f"AND key IN ({marks})", part):
+                _block_pairs(key, members, pairs, common)
+    return pairs, common
+
+
+# --- the scan ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ScanResult:
+    object_type: str
+    mode: str
+    records: int
+    candidates: int
+    found: int
+    created: int
+    removed: int
+    seconds: float
+
+
+def _changed_since(object_type: str, last: ScanRun) -> list[int]:
+    model = MODELS[object_type]
+    since = last.started_at - timezone.timedelta(seconds=5)
+    qs = model.all_objects.filter(Q(updated_at__gte=since) | Q(pk__gt=last.max_id))
+    return list(qs.values_list("pk", flat=True))
+
+
+def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
+         progress: Callable[[str], None] | None = None) -> ScanResult:
+    """Find duplicate pairs of one type. Incremental (records written since the last scan) unless `full` or
+    no scan ran before."""
+    if object_type not in MODELS:
+        raise ValueError(f"unknown type {object_type!r}")
+    threshold = min_confidence() if min_conf is None else int(min_conf)
+    say = progress or (lambda text: None)
+    started = time.monotonic()
+    model = MODELS[object_type]
+    last = ScanRun.objects.filter(object_type=object_type, finished_at__isnull=False).order_by("-id").first()
+    run = ScanRun.objects.create(object_type=object_type, mode="full" if full or last is None else "incremental",
+                                 max_id=model.all_objects.aggregate(m=Max("pk"))["m"] or 0)
+    changed: list[int] | None
+    if run.mode == "full":
+        records = rebuild_keys(object_type, progress=say)
+        changed = None
+    else:
+        changed = _changed_since(object_type, last)
+        with transaction.atomic():
+            refresh_keys(object_type, changed)
+        records = len(changed)
+    say(f"  {object_type}: keys ready for {records:,} records in {time.monotonic() - started:.1f} s")
+    pairs, common = candidate_pairs(object_type, changed)
+    say(f"  {object_type}: {len(pairs):,} candidate pairs ({len(common):,} blocks of 3 or more) "
+        f"after {time.monotonic() - started:.1f} s")
+    found_keys: set[int] = set()
+    created = 0
+    ordered = sorted(pairs)
+    del pairs
+    cache: dict[int, matching.Profile] = {}
+    for i in range(0, len(ordered), SCORE_BATCH):
+        chunk = ordered[i:i + SCORE_BATCH]
+        ids = {c >> 32 for c in chunk} | {c & 0xFFFFFFFF for c in chunk}
+        profiles = profiles_for(object_type, ids, cache)
+        scored: dict[int, tuple[int, list[str]]] = {}
+        for c in chunk:
+            a, b = profiles.get(c >> 32), profiles.get(c & 0xFFFFFFFF)
+            if a is None or b is None:
+                continue
+            conf, reasons = matching.score(object_type, a, b, common)
+            if conf >= threshold:
+                scored[c] = (conf, reasons)
+        found_keys.update(scored)
+        created += _store(object_type, scored)
+    removed = _prune(object_type, found_keys, changed)
+    run.records, run.candidates, run.found, run.created = records, len(ordered), len(found_keys), created
+    run.finished_at = timezone.now()
+    run.seconds = time.monotonic() - started
+    run.save()
+    return ScanResult(object_type, run.mode, records, len(ordered), len(found_keys), created, removed, run.seconds)
+
+
+def _store(object_type: str, scored: dict[int, tuple[int, list[str]]]) -> int:
+    """Upsert open pairs; decided pairs (dismissed, merged) stay as they are. Returns how many are new."""
+    if not scored:
+        return 0
+    a_ids = sorted({c >> 32 for c in scored})
+    existing: dict[int, DuplicatePair] = {}
+    for i in range(0, len(a_ids), 1000):
+        for pair in DuplicatePair.objects.filter(object_type=object_type, a_id__in=a_ids[i:i + 1000]):
+            c = (pair.a_id << 32) | pair.b_id
+            if c in scored:
+                existing[c] = pair
+    now = timezone.now()
+    new, changed = [], []
+    for c, (conf, reasons) in scored.items():
+        pair = existing.get(c)
+        if pair is None:
+            new.append(DuplicatePair(object_type=object_type, a_id=c >> 32, b_id=c & 0xFFFFFFFF, confidence=conf,
+                                     reasons=reasons, detected_at=now))
+        elif pair.status == DuplicatePair.Status.OPEN and (pair.confidence != conf or pair.reasons != reasons):
+            pair.confidence, pair.reasons = conf, reasons
+            changed.append(pair)
+    with transaction.atomic():
+        _insert_pairs(new)
+        if changed:
+            DuplicatePair.objects.bulk_update(changed, ["confidence", "reasons"], batch_size=500)
+    return len(new)
+
+
+def _insert_pairs(pairs: list[DuplicatePair]) -> None:
+    """Plain multi-row INSERTs (bulk_create's compiler costs more than the database here); a pair a
+    concurrent scan just stored is skipped."""
+    if not pairs:
+        return
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    cols = ["object_type", "a_id", "b_id", "confidence", "reasons", "status", "detected_at"]
+    rows = [(p.object_type, p.a_id, p.b_id, p.confidence, json.dumps(p.reasons, ensure_ascii=False), p.status,
+             adapt(p.detected_at)) for p in pairs]
+    head = f"INSERT INTO {qn(DuplicatePair._meta.db_table)} ({', '.join(qn(c) for c in cols)}) VALUES "  # noqa: S608
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    with connection.cursor() as cur:
+        for i in range(0, len(rows), 500):
+            chunk = rows[i:i + 500]
+            cur.execute(head + ", ".join([one] * len(chunk)) + " ON CONFLICT DO NOTHING",
+                        [v for r in chunk for v in r])
+
+
+def _prune(object_type: str, found: set[int], changed: list[int] | None) -> int:
+    """Remove open pairs the scan no longer finds (records changed, trashed or gone)."""
+    qs = DuplicatePair.objects.filter(object_type=object_type, status=DuplicatePair.Status.OPEN)
+    stale: list[int] = []
+    if changed is None:
+        for pk, a, b in qs.values_list("pk", "a_id", "b_id").iterator(chunk_size=5000):
+            if (a << 32) | b not in found:
+                stale.append(pk)
+    else:
+        for i in range(0, len(changed), 500):
+            chunk = changed[i:i + 500]
+            for pk, a, b in qs.filter(Q(a_id__in=chunk) | Q(b_id__in=chunk)).values_list("pk", "a_id", "b_id"):
+                if (a << 32) | b not in found:
+                    stale.append(pk)
+    for i in range(0, len(stale), 1000):
+        DuplicatePair.objects.filter(pk__in=stale[i:i + 1000]).delete()
+    return len(stale)
+
+
+# --- the check while writing ---------------------------------------------------------------------------
+
+CHECK_LIMIT = 5
+CHECK_ROWS = 200
+
+
+@dataclass
+class Hint:
+    id: int
+    name: str
+    confidence: int
+    reasons: list[str]
+    where: str  # "at acme.com", "at Acme Ltd" or ""
+    url: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "confidence": self.confidence, "reasons": self.reasons}
+
+
+def draft_row(object_type: str, data: dict[str, Any], *, instance=None) -> dict[str, Any]:
+    """The values a record would have after a write (unsaved), as a profile row. Bad values are ignored."""
+    from kith.contacts import services
+
+    row: dict[str, Any] = {}
+    if instance is not None:
+        row = MODELS[object_type].all_objects.filter(pk=instance.pk).values(*columns(object_type)).first() or {}
+    row = {**dict.fromkeys(columns(object_type)), **row, "id": getattr(instance, "pk", None) or 0}
+    for name in columns(object_type):
+        if name in data:
+            row[name] = data[name]
+    if object_type == "contact":
+        if "email" in data:
+            try:
+                row["email"] = services.normalise_email(data["email"])
+            except ValueError:
+                row["email"] = ""
+        extra = data.get("additional_emails", row.get("additional_emails")) or []
+        if isinstance(extra, str):
+            extra = [e for e in extra.replace(";", ",").replace(" ", ",").split(",") if e]
+        cleaned = []
+        for e in extra if isinstance(extra, list) else []:
+            try:
+                cleaned.append(services.normalise_email(e))
+            except ValueError:
+                pass
+        row["additional_emails"] = cleaned
+        company_id = data.get("company_id", row.get("company_id"))
+        try:
+            company_id = int(company_id) if company_id not in (None, "") else None
+        except (TypeError, ValueError):
+            company_id = None
+        row["company_id"] = company_id
+        company = Company.objects.filter(pk=company_id).values("name", "domain").first() if company_id else None
+        row["company__name"] = company["name"] if company else ""
+        row["company__domain"] = company["domain"] if company else ""
+    else:
+        if "domain" in data:
+            try:
+                row["domain"] = services.normalise_domain(data["domain"])
+            except ValueError:
+                row["domain"] = ""
+    for name in ("first_name", "last_name", "name", "phone", "mobile", "website", "country", "city"):
+        if name in row and not isinstance(row[name], str | type(None)):
+            row[name] = str(row[name])
+    return row
+
+
+def check(object_type: str, data: dict[str, Any], *, user, instance=None, limit: int = CHECK_LIMIT) -> list[Hint]:
+    """Existing records the user can see that look like this draft: indexed key lookups + bounded scoring."""
+    row = draft_row(object_type, data, instance=instance)
+    draft = matching.profile(object_type, row)
+    keys = sorted(k for k in matching.keys(object_type, draft) if not k.startswith(ORG_KEYS))
+    if not keys:
+        return []
+    self_id = getattr(instance, "pk", None)
+    ids: list[int] = []
+    # Exact keys first (an email, a phone, a domain), then a bounded number of records by name.
+    strong = [k for k in keys if not k.startswith(NAME_LIKE)]
+    weak = [k for k in keys if k.startswith(NAME_LIKE)]
+    for group, limit in ((strong, CHECK_ROWS // 4), (weak, CHECK_ROWS)):
+        if not group:
+            continue
+        for rid in (MatchKey.objects.filter(object_type=object_type, key__in=group)
+                    .values_list("record_id", flat=True)[:limit]):
+            if rid != self_id and rid not in ids:
+                ids.append(rid)
+    model = MODELS[object_type]
+    # Straight indexed lookups too, for records written in bulk since the last scan.
+    if object_type == "contact" and draft.emails:
+        ids.extend(model.objects.filter(email__in=draft.emails).exclude(email="").values_list("pk", flat=True))
+    if object_type == "company" and draft.domains:
+        ids.extend(model.objects.filter(domain__in=draft.domains).exclude(domain="").values_list("pk", flat=True))
+    ids = [i for i in dict.fromkeys(ids) if i != self_id]
+    if not ids:
+        return []
+    visible_ids = set(permissions.visible(model, user).filter(pk__in=ids).values_list("pk", flat=True))
+    profiles = profiles_for(object_type, visible_ids)
+    threshold = min(min_confidence(), 40)  # only a hint: a near-identical name alone is worth a look
+    sizes = {k: n + 1 for k, n in MatchKey.objects.filter(object_type=object_type, key__in=keys)
+             .values_list("key").annotate(n=Count("id")) if n > 1}
+    hints: list[Hint] = []
+    for pid, other in profiles.items():
+        conf, reasons = matching.score(object_type, draft, other, sizes)
+        if conf >= threshold:
+            hints.append(Hint(pid, other.label, conf, reasons, _where(object_type, other), ""))
+    hints.sort(key=lambda h: (-h.confidence, h.id))
+    hints = hints[:limit]
+    for h in hints:
+        h.url = (Contact if object_type == "contact" else Company)(pk=h.id).get_absolute_url()
+    return hints
+
+
+def _where(object_type: str, p: matching.Profile) -> str:
+    if object_type != "contact":
+        return f"at {sorted(p.domains)[0]}" if p.domains else ""
+    if p.company_label:
+        return f"at {p.company_label}"
+    if p.domains:
+        return f"at {sorted(p.domains)[0]}"
+    return ""

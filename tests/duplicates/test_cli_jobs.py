@@ -1,0 +1,78 @@
+"""`kith dedupe`, the scheduled scan, and a scale check (time printed, not asserted)."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from kith.core import jobs
+from kith.core.models import Job
+from kith.duplicates.models import DuplicatePair, ScanRun
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args) -> str:
+    out = io.StringIO()
+    call_command("dedupe", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_cli_scan_and_list(contact, company):
+    contact(first_name="Ken", last_name="Adams", email="ken@acme.com")
+    contact(first_name="Ken", last_name="Adams", email="ken@acme.com".replace("ken", "k.en"))
+    company(name="Globex Inc", domain="globex.com")
+    company(name="Globex", domain="globex.net")
+    assert "No open duplicate pairs" in run()
+    out = run("--scan")
+    assert "contacts: full scan of 2 records, 1 pairs compared, 1 likely duplicates (1 new" in out
+    assert "companies: full scan of 2 records" in out
+    assert "2 pairs waiting for review" in out
+    listing = run("--type", "contacts")
+    assert "Ken Adams  ~" in listing and "same email ignoring dots and +tags" in listing
+    out = run("--scan", "--type", "companies", "--min-confidence", "95")
+    assert "companies: incremental scan" in out and "0 likely duplicates (0 new, 1 no longer matching)" in out
+    with pytest.raises(CommandError, match="--min-confidence must be between 0 and 100"):
+        run("--scan", "--min-confidence", "120")
+
+
+def test_scheduled_scan_runs_in_the_worker(contact):
+    contact(first_name="Ken", last_name="Adams", email="ken@acme.com", phone="+14155550100")
+    contact(first_name="Kenneth", last_name="Adams", phone="+1 415 555 0100")
+    jobs.schedule_periodic()
+    row = Job.objects.get(name="duplicates.scan")
+    while jobs.run_one() is not None:
+        pass
+    row.refresh_from_db()
+    assert row.status == "done"
+    assert row.result["contact"]["mode"] == "full" and row.result["contact"]["found"] == 1
+    assert DuplicatePair.objects.filter(status="open").count() == 1
+    # re-scheduled for the next night
+    assert Job.objects.filter(name="duplicates.scan", status="queued").exists()
+    assert ScanRun.objects.filter(object_type="company").exists()
+
+
+def test_scale_scan_of_seeded_contacts(admin):
+    """20k bulk-seeded contacts (no signals: keys are built by the scan) plus planted duplicates."""
+    from kith.contacts import services
+    from kith.core.management import seeding
+
+    seeding.seed(contacts=20000, companies=400, batch=5000)
+    planted = []
+    for i in range(20):
+        a = services.create_contact(actor=admin, data={"first_name": f"Plant{i}", "last_name": "Doublé",
+                                                       "email": f"plant{i}@double.example"})
+        b = services.create_contact(actor=admin, data={"first_name": f"Plant{i}", "last_name": "Double",
+                                                       "email": f"plant.{i}+x@double.example"})
+        planted.append((a.pk, b.pk))
+    started = time.monotonic()
+    out = io.StringIO()
+    call_command("dedupe", "--scan", "--full", "--type", "contacts", stdout=out)
+    seconds = time.monotonic() - started
+    print(f"\nscale check: full scan of 20,040 contacts in {seconds:.1f} s\n{out.getvalue()}")
+    found = set(DuplicatePair.objects.values_list("a_id", "b_id"))
+    assert all(p in found for p in planted)
