@@ -99,3 +99,49 @@ def test_calendar_week_month_and_my_day(page, member, console_errors):
     if today == monday:
         expect(meetings.get_by_role("link", name="Pipeline review")).to_be_visible()
     assert review.pk and console_errors == []
+
+
+def test_on_a_phone_the_week_is_a_list_and_record_pages_do_not_scroll_sideways(page, member, console_errors):
+    """At 390 px the week shows as a list of days (the grid is hidden), and a contact page with a long deal
+    name in its timeline and side cards stays within the screen's width."""
+    from kith.contacts.services import create_company, create_contact
+
+    services.update_user_settings(actor=member, user=member, data={"time_zone": "Europe/Berlin"})
+    start = dt.datetime.now(BERLIN).replace(hour=10, minute=0, second=0, microsecond=0)
+    ada = create_contact(
+        actor=member, data={"first_name": "Ada", "last_name": "Lovelace", "email": "ada@x.com"}
+    )
+    group = create_company(
+        actor=member, data={"name": "Thistle & Crown Publishing – International Enterprise Group"}
+    )
+    services.log_activity(
+        actor=member,
+        data={
+            "type": "meeting",
+            "subject": "Quarterly business review with the whole procurement committee",
+            "occurred_at": start.isoformat(),
+            "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
+            "related": [f"contact:{ada.pk}"],
+        },
+    )
+    services.log_activity(
+        actor=member,
+        data={
+            "type": "note",
+            "body": "Met at the conference.",
+            "related": [f"contact:{ada.pk}", f"company:{group.pk}"],
+        },
+    )
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, member)
+    page.goto("/calendar/")
+    days = page.get_by_role("list", name=re.compile("day by day"))
+    expect(days).to_be_visible()
+    expect(page.locator(".cal-week")).to_be_hidden()
+    expect(days.get_by_role("link", name=re.compile("Quarterly business review"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.goto(f"/contacts/{ada.pk}/")
+    expect(page.get_by_role("link", name=re.compile("Quarterly business review"))).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert console_errors == []

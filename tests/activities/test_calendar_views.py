@@ -7,8 +7,10 @@ import datetime as dt
 import html as html_lib
 import re
 import zoneinfo
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
@@ -274,3 +276,53 @@ def test_week_page_across_a_daylight_saving_change(member):
     html = client_for(member).get("/calendar/", {"date": "2026-03-30"}).content.decode()
     monday = day_section(html, "Monday 30 March")
     assert "Night shift" in monday and "01:30–02:00" in monday
+
+
+def test_only_overlapping_items_share_a_days_width(member):
+    """Two meetings at the same time sit side by side (half the day each); a task later that day, which
+    overlaps nothing, keeps the whole width instead of being squeezed into a column of its own."""
+    set_tz(member, "Europe/Berlin")
+    a = meeting(member, "Standup", at(BERLIN, 2026, 11, 17, 9, 0), minutes=60)
+    b = meeting(member, "Customer call", at(BERLIN, 2026, 11, 17, 9, 30), minutes=60)
+    c = meeting(member, "Lunch", at(BERLIN, 2026, 11, 17, 12, 0), minutes=60)
+    t = task(member, "Send the notes", at(BERLIN, 2026, 11, 17, 15, 0))
+    html = client_for(member).get("/calendar/", {"date": "2026-11-17"}).content.decode()
+    tuesday = day_section(html, "Tuesday 17 November")
+
+    def classes(pk):
+        m = re.search(rf'<li class="([^"]*)"><a href="/activities/{pk}/"', tuesday)
+        assert m, f"activity {pk} is not in the day"
+        return m.group(1).split()
+
+    assert {"cal-c1", "cal-w6"} <= set(classes(a.pk)) and {"cal-c7", "cal-w6"} <= set(classes(b.pk))
+    for pk in (c.pk, t.pk):  # no lane classes: the whole width (the CSS default)
+        assert not [k for k in classes(pk) if k.startswith(("cal-c", "cal-w"))], classes(pk)
+
+
+def test_week_is_also_a_list_of_days_for_phones(member):
+    """Below 760 px the seven-column grid is hidden and the same week shows as a list of days (CSS)."""
+    set_tz(member, "Europe/Berlin")
+    meeting(member, "Pipeline review", at(BERLIN, 2026, 11, 17, 9, 30), location="Room 4")
+    html = client_for(member).get("/calendar/", {"date": "2026-11-17"}).content.decode()
+    assert '<div class="cal-agenda"' in html, "no list of days"
+    agenda = html.split('<div class="cal-agenda"')[1].split('class="cal-foot')[0]
+    days = re.findall(r'aria-label="(\w+ \d+ \w+) \(list\)"', agenda)
+    assert days[0] == "Monday 16 November" and days[-1] == "Sunday 22 November" and len(days) == 7
+    tuesday = agenda.split('aria-label="Tuesday 17 November (list)"')[1].split("</section>")[0]
+    assert "Pipeline review" in tuesday and "09:30–10:30" in tuesday and "Room 4" in tuesday
+    monday = agenda.split('aria-label="Monday 16 November (list)"')[1].split("</section>")[0]
+    assert "Nothing planned" in monday
+    css = Path(finders.find("activities/activities.css")).read_text()
+    assert re.search(r"@media \(max-width: 760px\) \{\s*\.cal-week \{ display: none; \}", css)
+
+
+def test_month_view_shows_a_meetings_start_time_only(member):
+    """A month cell is narrow: "09:30 Pipeline review", the end time only for screen readers."""
+    set_tz(member, "Europe/Berlin")
+    meeting(member, "Pipeline review", at(BERLIN, 2026, 11, 17, 9, 30))
+    html = client_for(member).get("/calendar/", {"view": "month", "date": "2026-11-17"}).content.decode()
+    cell = html.split('aria-label="Tuesday 17 November: week view')[1].split('role="cell"')[0]
+    assert (
+        '09:30<span class="visually-hidden">–10:30</span></span> <span class="cal-subject">Pipeline review'
+        in cell
+    )

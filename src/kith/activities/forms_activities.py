@@ -37,8 +37,16 @@ REMINDER_CHOICES = [
 # Which form fields each kind shows, in order.
 KIND_FIELDS: dict[str, list[str]] = {
     ActivityType.CALL: ["subject", "direction", "outcome_choice", "duration", "occurred_at", "body"],
-    ActivityType.MEETING: ["subject", "occurred_at", "ends_at", "location", "video_url", "body", "outcome_text",
-                           "reminder"],
+    ActivityType.MEETING: [
+        "subject",
+        "occurred_at",
+        "ends_at",
+        "location",
+        "video_url",
+        "body",
+        "outcome_text",
+        "reminder",
+    ],
     ActivityType.NOTE: ["body", "pinned"],
     ActivityType.EMAIL: ["subject", "direction", "email_from", "email_to", "email_cc", "occurred_at", "body"],
 }
@@ -110,28 +118,46 @@ class ActivityForm(forms.Form):
     when_default = forms.CharField(required=False, widget=forms.HiddenInput)
     subject = forms.CharField(required=False, max_length=300)
     direction = forms.ChoiceField(required=False, choices=Direction.choices, initial=Direction.OUTBOUND)
-    outcome_choice = forms.ChoiceField(label="Outcome", required=False,
-                                       choices=[("", "—"), *CallOutcome.choices])
-    outcome_text = forms.CharField(label="Outcome", required=False, max_length=500,
-                                   widget=forms.Textarea(attrs={"rows": 2}))
-    duration = forms.CharField(label="Duration (minutes)", required=False,
-                               widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 12 or 12:30"}))
-    occurred_at = forms.CharField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    ends_at = forms.CharField(label="Ends", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    outcome_choice = forms.ChoiceField(
+        label="Outcome", required=False, choices=[("", "—"), *CallOutcome.choices]
+    )
+    outcome_text = forms.CharField(
+        label="Outcome", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    duration = forms.CharField(
+        label="Duration (minutes)",
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 12 or 12:30"}),
+    )
+    occurred_at = forms.CharField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.CharField(
+        label="Ends", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
     location = forms.CharField(label="Location", required=False, max_length=300)
-    video_url = forms.CharField(label="Video link", required=False,
-                                widget=forms.URLInput(attrs={"placeholder": "https://"}))
+    video_url = forms.CharField(
+        label="Video link", required=False, widget=forms.URLInput(attrs={"placeholder": "https://"})
+    )
     email_from = forms.CharField(label="From", required=False, max_length=254)
-    email_to = forms.CharField(label="To", required=False, help_text="Separate several addresses with commas.")
+    email_to = forms.CharField(
+        label="To", required=False, help_text="Separate several addresses with commas."
+    )
     email_cc = forms.CharField(label="Cc", required=False)
-    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                           help_text="Markdown: **bold**, *italic*, lists, links.")
+    body = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Markdown: **bold**, *italic*, lists, links.",
+    )
     pinned = forms.BooleanField(label="Pin to the top of the timeline", required=False)
     reminder = forms.ChoiceField(label="Remind me", required=False, choices=REMINDER_CHOICES)
     related = MultiValue(label="Related records", required=False)
     attendees = MultiValue(label="Attendees", required=False)
-    attendee_emails = forms.CharField(label="Other guests", required=False,
-                                      help_text="Email addresses of people not in Kith, separated by commas.")
+    attendee_emails = forms.CharField(
+        label="Other guests",
+        required=False,
+        help_text="Email addresses of people not in Kith, separated by commas.",
+    )
 
     def __init__(self, *args, kind: str, instance: Activity | None = None, **kwargs):
         self.kind = kind
@@ -139,8 +165,11 @@ class ActivityForm(forms.Form):
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(instance)
         super().__init__(*args, **kwargs)
-        wanted = set(KIND_FIELDS[kind]) | {"version", "related", "when_default"} | ({"attendees", "attendee_emails"}
-                                                                      if kind == ActivityType.MEETING else set())
+        wanted = (
+            set(KIND_FIELDS[kind])
+            | {"version", "related", "when_default"}
+            | ({"attendees", "attendee_emails"} if kind == ActivityType.MEETING else set())
+        )
         for name in list(self.fields):
             if name not in wanted:
                 del self.fields[name]
@@ -148,10 +177,17 @@ class ActivityForm(forms.Form):
             if name in self.fields:
                 self.fields[name].label = label
         if kind == ActivityType.NOTE:
-            self.fields["body"].widget.attrs.update(rows=5, placeholder="Write a note… type @ to mention a colleague")
+            self.fields["body"].widget.attrs.update(
+                rows=5, placeholder="Write a note… type @ to mention a colleague"
+            )
             self.fields["body"].widget.attrs["data-mentions"] = reverse("web:mention_lookup")
         if kind == ActivityType.EMAIL:
             self.fields["body"].help_text = "The email's text, as sent or received."
+            # "Outbound" means little for an email: say who wrote it
+            self.fields["direction"].choices = [
+                (Direction.OUTBOUND, "Sent (we wrote it)"),
+                (Direction.INBOUND, "Received (they wrote it)"),
+            ]
         if kind == ActivityType.MEETING:
             self.fields["subject"].widget.attrs["aria-required"] = "true"
             self.fields["subject"].kith_required = True
@@ -189,8 +225,10 @@ class ActivityForm(forms.Form):
         now = timezone.localtime().replace(second=0, microsecond=0)
         if kind == ActivityType.MEETING:
             start = now + dt.timedelta(minutes=30 - now.minute % 30)
-            return {"occurred_at": start.strftime(DATETIME_FORMAT),
-                    "ends_at": (start + dt.timedelta(minutes=30)).strftime(DATETIME_FORMAT)}
+            return {
+                "occurred_at": start.strftime(DATETIME_FORMAT),
+                "ends_at": (start + dt.timedelta(minutes=30)).strftime(DATETIME_FORMAT),
+            }
         when = now.strftime(DATETIME_FORMAT)
         if kind == ActivityType.EMAIL:
             return {"occurred_at": when, "when_default": when, "direction": Direction.OUTBOUND}
@@ -210,8 +248,12 @@ class ActivityForm(forms.Form):
         data["body"] = cd.get("body", "")
         if "occurred_at" in self.fields:
             data["occurred_at"] = cd.get("occurred_at") or None
-            if self.instance is None and kind != ActivityType.MEETING and cd.get("when_default") \
-                    and cd.get("occurred_at") == cd.get("when_default"):
+            if (
+                self.instance is None
+                and kind != ActivityType.MEETING
+                and cd.get("when_default")
+                and cd.get("occurred_at") == cd.get("when_default")
+            ):
                 data["occurred_at"] = None  # untouched: now, to the second (keeps the timeline's order)
         if kind == ActivityType.NOTE:
             data["pinned"] = bool(cd.get("pinned"))
@@ -271,9 +313,15 @@ class ActivityForm(forms.Form):
 
 class CommentForm(forms.Form):
     body = forms.CharField(
-        label="Comment", max_length=20_000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Write a comment… type @ to mention a colleague",
-                                     "data-mentions": "1"}),
+        label="Comment",
+        max_length=20_000,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 2,
+                "placeholder": "Write a comment… type @ to mention a colleague",
+                "data-mentions": "1",
+            }
+        ),
         error_messages={"required": "A comment needs some text."},
     )
 

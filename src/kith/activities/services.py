@@ -1030,8 +1030,19 @@ def _mentions(comment: Comment, target, url: str, actor, *, previous: set[int]) 
             continue  # already told when the comment was first written
         notifications.notify(
             user=user, kind="mentioned", actor=actor,
-            title=f"{actor_name(actor)} mentioned you on {where}: {comment.body[:120]}", url=f"{url}#comment-{comment.pk}",
+            title=f"{actor_name(actor)} mentioned you on {where}: “{_excerpt(comment.body)}”",
+            url=f"{url}#comment-{comment.pk}",
         )
+
+
+def _excerpt(body: str, limit: int = 120) -> str:
+    """A comment as one line of plain text for a notification (no Markdown marks, no HTML)."""
+    import html
+
+    from django.utils.html import strip_tags
+
+    plain = " ".join(html.unescape(strip_tags(text.markdown(body))).split())
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
 
 
 # --- email templates -----------------------------------------------------------------------------------

@@ -76,7 +76,10 @@ def get_record(request: HttpRequest, record_type: str, record_id: int, *, includ
 def get_activity(request: HttpRequest, pk: int, *, include_trash: bool = False) -> Activity:
     base = Activity.all_objects.all() if include_trash else Activity.objects.all()
     activity = (
-        services.visible_activities(request.user, base=base).select_related("owner", "assignee").filter(pk=pk).first()
+        services.visible_activities(request.user, base=base)
+        .select_related("owner", "assignee")
+        .filter(pk=pk)
+        .first()
     )
     if activity is None:
         raise Http404("No such activity.")
@@ -157,7 +160,9 @@ def timeline_url(record) -> str:
     return reverse("web:activity_timeline", args=[record.object_type, record.pk])
 
 
-def timeline_context(request: HttpRequest, record, *, types_value: str = "", cursor: str | None = None) -> dict:
+def timeline_context(
+    request: HttpRequest, record, *, types_value: str = "", cursor: str | None = None
+) -> dict:
     """Everything the timeline card and its fragments need for one page of a record's timeline."""
     user = request.user
     error = ""
@@ -175,12 +180,19 @@ def timeline_context(request: HttpRequest, record, *, types_value: str = "", cur
     base_url = timeline_url(record)
     chips = []
     for value, label in TYPE_CHIPS:
-        chips.append({
-            "value": value, "label": label, "active": value == types_value,
-            "url": url_with(base_url, _empty(), types=value or None),
-        })
-    next_url = url_with(base_url, _empty(), types=types_value or None, cursor=page.next_cursor) \
-        if page.next_cursor else ""
+        chips.append(
+            {
+                "value": value,
+                "label": label,
+                "active": value == types_value,
+                "url": url_with(base_url, _empty(), types=value or None),
+            }
+        )
+    next_url = (
+        url_with(base_url, _empty(), types=types_value or None, cursor=page.next_cursor)
+        if page.next_cursor
+        else ""
+    )
     record_type = record.object_type
     return {
         "record": record,
@@ -192,15 +204,21 @@ def timeline_context(request: HttpRequest, record, *, types_value: str = "", cur
         "chips": chips,
         "types_value": types_value,
         "timeline_url": base_url,
+        "filter_label": next((label for value, label in TYPE_CHIPS if value and value == types_value), ""),
         "timeline_error": error,
         "can_log": user.can_write and not getattr(record, "in_trash", False),
         "log_kinds": [
-            {"kind": k, "label": label, "icon": icon,
-             "url": reverse("web:activity_log", args=[record_type, record.pk, k])}
+            {
+                "kind": k,
+                "label": label,
+                "icon": icon,
+                "url": reverse("web:activity_log", args=[record_type, record.pk, k]),
+            }
             for k, label, icon in LOG_KINDS
         ],
         "form_slot": FORM_SLOT,
         "comment_url": reverse("web:comment_add", args=[record_type, record.pk]),
+        "nav_section": _SECTIONS.get(record_type, ""),
         "is_first_page": not cursor,
         "user": user,
     }
@@ -212,6 +230,27 @@ def _empty():
     return QueryDict(mutable=True)
 
 
+def _history_rows(record, raws: list, noun: str) -> list[dict]:
+    """The record page's history rows (web.ui.history_entries); for a lead, with its status labels,
+    country names and the assignment reason, as the lead's History card shows them."""
+    rows = history_entries(record, raws, noun)
+    if record.object_type != "lead":
+        return rows
+    from kith.core.countries import country_name
+    from kith.sales.choices import LeadStatus
+
+    labels = dict(LeadStatus.choices)
+    for raw, row in zip(raws, rows, strict=True):
+        row["reason"] = ((raw.changes or {}).get("owner") or {}).get("reason", "")
+        for change in row["changes"]:
+            if change["label"] == "Status":
+                change["old"] = labels.get(change["old"], change["old"])
+                change["new"] = labels.get(change["new"], change["new"])
+            elif change["label"] == "Country":
+                change["old"], change["new"] = country_name(change["old"]), country_name(change["new"])
+    return rows
+
+
 def decorate_entries(request: HttpRequest, record, entries: list) -> None:
     user = request.user
     acts = [e.obj for e in entries if e.kind == "activity"]
@@ -219,13 +258,16 @@ def decorate_entries(request: HttpRequest, record, entries: list) -> None:
     changes = [e for e in entries if e.kind == "change"]
     if changes:
         noun = getattr(record._meta, "verbose_name", record.object_type)
-        rows = history_entries(record, [e.obj for e in changes], str(noun))
+        rows = _history_rows(record, [e.obj for e in changes], str(noun))
         for e, row in zip(changes, rows, strict=True):
             e.extra["history"] = row
             keys = set((e.obj.changes or {}).keys())
             e.extra["is_stage_move"] = "stage" in keys or "stage_id" in keys
-            e.extra["is_conversion"] = "converted_at" in keys or any(k.startswith("converted_") for k in keys) or (
-                (e.obj.changes or {}).get("status", {}) or {}).get("new") == "converted"
+            e.extra["is_conversion"] = (
+                "converted_at" in keys
+                or any(k.startswith("converted_") for k in keys)
+                or ((e.obj.changes or {}).get("status", {}) or {}).get("new") == "converted"
+            )
     for e in entries:
         if e.kind == "comment":
             e.extra.update(can_change_comment(user, e.obj))
@@ -240,13 +282,18 @@ def timeline(request, record_type: str, record_id: int):
     ctx = timeline_context(request, record, types_value=types_value, cursor=cursor)
     status = 400 if ctx["timeline_error"] else 200
     if is_fragment_request(request):
-        template = "activities/_timeline_entries.html" if cursor and not ctx["timeline_error"] \
+        template = (
+            "activities/_timeline_entries.html"
+            if cursor and not ctx["timeline_error"]
             else "activities/_timeline_body.html"
+        )
         return vary_htmx(render(request, template, ctx, status=status))
     return vary_htmx(render(request, "activities/timeline_page.html", ctx, status=status))
 
 
-def _timeline_refresh(request, record, template: str, extra: dict | None = None, status: int = 200) -> HttpResponse:
+def _timeline_refresh(
+    request, record, template: str, extra: dict | None = None, status: int = 200
+) -> HttpResponse:
     """A fragment plus the record's refreshed timeline (first page, all types) swapped out of band."""
     ctx = timeline_context(request, record)
     ctx.update(extra or {})
@@ -264,7 +311,9 @@ def _form_ctx(form: ActivityForm, *, action: str, cancel_url: str, record=None, 
     if isinstance(values, str):
         values = [values]
     related = describe_keys(values, form.user)
-    attendees = describe_attendees(form["attendees"].value() or [], form.user) if "attendees" in form.fields else []
+    attendees = (
+        describe_attendees(form["attendees"].value() or [], form.user) if "attendees" in form.fields else []
+    )
     return {
         "form": form,
         "kind": kind,
@@ -280,8 +329,15 @@ def _form_ctx(form: ActivityForm, *, action: str, cancel_url: str, record=None, 
     }
 
 
-KIND_LABELS = {"contact": "Contact", "company": "Company", "lead": "Lead", "deal": "Deal", "ticket": "Ticket",
-               "user": "User", "email": "Guest"}
+KIND_LABELS = {
+    "contact": "Contact",
+    "company": "Company",
+    "lead": "Lead",
+    "deal": "Deal",
+    "ticket": "Ticket",
+    "user": "User",
+    "email": "Guest",
+}
 
 
 def describe_keys(values: list[str], user) -> list[dict[str, str]]:
@@ -290,7 +346,11 @@ def describe_keys(values: list[str], user) -> list[dict[str, str]]:
     for value in values:
         kind, _, raw = str(value).partition(":")
         model = record_model(kind) if kind in RECORD_TYPES else None
-        obj = visible(model.all_objects.all(), user).filter(pk=int(raw)).first() if model and raw.isdigit() else None
+        obj = (
+            visible(model.all_objects.all(), user).filter(pk=int(raw)).first()
+            if model and raw.isdigit()
+            else None
+        )
         out.append({"value": value, "label": str(obj) if obj else value, "kind": KIND_LABELS.get(kind, kind)})
     return out
 
@@ -323,13 +383,19 @@ def _attendee_values(activity: Activity) -> list[str]:
 
 
 def _attendee_emails(activity: Activity) -> str:
-    return ", ".join(a.email for a in activity.attendees.all() if not a.contact_id and not a.user_id and a.email)
+    return ", ".join(
+        a.email for a in activity.attendees.all() if not a.contact_id and not a.user_id and a.email
+    )
 
 
 def _bound_form(request, kind: str, *, instance=None, initial=None) -> ActivityForm:
-    form = ActivityForm(request.POST, kind=kind, instance=instance) if request.method == "POST" \
-        else ActivityForm(kind=kind, instance=instance, initial=initial) if initial is not None \
+    form = (
+        ActivityForm(request.POST, kind=kind, instance=instance)
+        if request.method == "POST"
+        else ActivityForm(kind=kind, instance=instance, initial=initial)
+        if initial is not None
         else ActivityForm(kind=kind, instance=instance)
+    )
     form.user = request.user
     return form
 
@@ -344,8 +410,10 @@ def log_activity(request, record_type: str, record_id: int, kind: str):
     initial = ActivityForm.initial_for_new(kind)
     initial["related"] = [f"{record_type}:{record.pk}"]
     if kind == ActivityType.MEETING:
-        initial["attendees"] = [*([f"contact:{record.pk}"] if record_type == "contact" else []),
-                                f"user:{request.user.pk}"]
+        initial["attendees"] = [
+            *([f"contact:{record.pk}"] if record_type == "contact" else []),
+            f"user:{request.user.pk}",
+        ]
     if kind == ActivityType.EMAIL and getattr(record, "email", ""):
         initial["email_to"] = record.email
         initial["email_from"] = request.user.email
@@ -356,17 +424,24 @@ def log_activity(request, record_type: str, record_id: int, kind: str):
     if request.method == "POST":
         if form.is_valid():
             try:
-                activity = services.log_activity(actor=request.user, data={"type": kind, **form.service_data()})
+                activity = services.log_activity(
+                    actor=request.user, data={"type": kind, **form.service_data()}
+                )
             except ValidationError as exc:
                 form.apply_service_errors(exc)
             else:
                 if fragment:
-                    return _timeline_refresh(request, record, "activities/_log_done.html",
-                                             {"logged": activity, "noun": NOUNS[kind]})
+                    return _timeline_refresh(
+                        request,
+                        record,
+                        "activities/_log_done.html",
+                        {"logged": activity, "noun": NOUNS[kind]},
+                    )
                 messages.success(request, f"The {NOUNS[kind]} was logged.")
                 return redirect(record.get_absolute_url())
         status = 400
     ctx = _form_ctx(form, action=action, cancel_url=record.get_absolute_url(), record=record, inline=fragment)
+    ctx["nav_section"] = _SECTIONS.get(record.object_type, "")
     if fragment:
         return vary_htmx(render(request, "activities/_activity_form.html", ctx, status=status))
     return vary_htmx(render(request, "activities/log.html", ctx, status=status))
@@ -379,7 +454,8 @@ def activity_detail(request, pk: int):
     _prepare_activities([activity], request.user)
     entries = list(audit.history(activity)[:100])
     comments = list(
-        Comment.objects.filter(record_type="activity", record_id=activity.pk).select_related("author")
+        Comment.objects.filter(record_type="activity", record_id=activity.pk)
+        .select_related("author")
         .order_by("created_at", "id")
     )
     for c in comments:
@@ -396,8 +472,29 @@ def activity_detail(request, pk: int):
         "can_edit": activity.can_edit and activity.deleted_at is None,
         "editable_kind": activity.type in (ActivityType.CALL, ActivityType.MEETING, ActivityType.NOTE)
         or (activity.type == ActivityType.EMAIL and activity.email_status in ("", "logged")),
+        "nav_section": _nav_section(activity),
     }
     return render(request, "activities/detail.html", ctx)
+
+
+_SECTIONS = {"contact": "contacts", "company": "companies", "deal": "deals", "lead": "leads"}
+
+
+def _nav_section(activity: Activity) -> str:
+    """The sidebar entry an activity's page belongs to: Tasks for a task, else the section of the first record
+    it is about (a call with a contact is under Contacts), else Calendar for a meeting."""
+    if activity.type == ActivityType.TASK:
+        return "tasks"
+    related = getattr(activity, "related_list", None)
+    kinds = (
+        [r["kind"] for r in related]
+        if related is not None
+        else list(activity.links.order_by("id").values_list("record_type", flat=True)[:4])
+    )
+    for kind in kinds:
+        if kind in _SECTIONS:
+            return _SECTIONS[kind]
+    return "calendar" if activity.type == ActivityType.MEETING else ""
 
 
 @login_required
@@ -415,8 +512,12 @@ def activity_edit(request, pk: int):
         form = _bound_form(request, kind, instance=activity)
         if form.is_valid():
             try:
-                services.update_activity(actor=request.user, activity=activity, data=form.service_data(),
-                                         expected_version=form.expected_version())
+                services.update_activity(
+                    actor=request.user,
+                    activity=activity,
+                    data=form.service_data(),
+                    expected_version=form.expected_version(),
+                )
             except ValidationError as exc:
                 form.apply_service_errors(exc)
             except ConflictError as exc:
@@ -433,9 +534,13 @@ def activity_edit(request, pk: int):
             initial["attendee_emails"] = _attendee_emails(activity)
         form = _bound_form(request, kind, instance=activity, initial=initial)
         status = 200
-    ctx = _form_ctx(form, action=reverse("web:activity_edit", args=[activity.pk]),
-                    cancel_url=activity.get_absolute_url(), inline=False)
-    ctx.update({"a": activity, "conflict": conflict})
+    ctx = _form_ctx(
+        form,
+        action=reverse("web:activity_edit", args=[activity.pk]),
+        cancel_url=activity.get_absolute_url(),
+        inline=False,
+    )
+    ctx.update({"a": activity, "conflict": conflict, "nav_section": _nav_section(activity)})
     return render(request, "activities/edit.html", ctx, status=status)
 
 
@@ -448,8 +553,11 @@ def activity_delete(request, pk: int):
     require_writer(request)
     version = (request.POST.get("version") or "").strip()
     try:
-        services.delete_activity(actor=request.user, activity=activity,
-                                 expected_version=int(version) if version.isdigit() else None)
+        services.delete_activity(
+            actor=request.user,
+            activity=activity,
+            expected_version=int(version) if version.isdigit() else None,
+        )
     except ConflictError as exc:
         messages.error(request, exc.message)
     except PermissionDenied as exc:
@@ -519,15 +627,25 @@ def comment_add(request, record_type: str, record_id: int):
     comment = None
     if form.is_valid():
         try:
-            comment = services.add_comment(actor=request.user, record_type=record_type, record_id=target.pk,
-                                           body=form.cleaned_data["body"])
+            comment = services.add_comment(
+                actor=request.user,
+                record_type=record_type,
+                record_id=target.pk,
+                body=form.cleaned_data["body"],
+            )
         except ValidationError as exc:
             form.apply_service_errors(exc)
     comment_url = reverse("web:comment_add", args=[record_type, target.pk])
     if comment is None:
         if fragment:
-            return vary_htmx(render(request, "activities/_comment_form.html",
-                                    {"comment_form": form, "comment_url": comment_url}, status=400))
+            return vary_htmx(
+                render(
+                    request,
+                    "activities/_comment_form.html",
+                    {"comment_form": form, "comment_url": comment_url},
+                    status=400,
+                )
+            )
         for message in [m for errs in form.errors.values() for m in errs]:
             messages.error(request, message)
         return redirect(target.get_absolute_url())
@@ -536,12 +654,20 @@ def comment_add(request, record_type: str, record_id: int):
         return redirect(f"{target.get_absolute_url()}#comment-{comment.pk}")
     fresh = {"comment_form": CommentForm(), "comment_url": comment_url, "posted": True}
     if record_type == "activity":
-        comments = list(Comment.objects.filter(record_type="activity", record_id=target.pk)
-                        .select_related("author").order_by("created_at", "id"))
+        comments = list(
+            Comment.objects.filter(record_type="activity", record_id=target.pk)
+            .select_related("author")
+            .order_by("created_at", "id")
+        )
         for c in comments:
             c.perms = can_change_comment(request.user, c)
-        return vary_htmx(render(request, "activities/_comment_posted_activity.html",
-                                {**fresh, "comments": comments, "oob": True}))
+        return vary_htmx(
+            render(
+                request,
+                "activities/_comment_posted_activity.html",
+                {**fresh, "comments": comments, "oob": True},
+            )
+        )
     return _timeline_refresh(request, target, "activities/_comment_posted.html", fresh)
 
 
@@ -573,14 +699,19 @@ def comment_edit(request, pk: int):
         form = CommentForm(request.POST)
         if form.is_valid():
             try:
-                comment = services.update_comment(actor=request.user, comment=comment, body=form.cleaned_data["body"])
+                comment = services.update_comment(
+                    actor=request.user, comment=comment, body=form.cleaned_data["body"]
+                )
             except ValidationError as exc:
                 form.apply_service_errors(exc)
             else:
                 if fragment:
                     comment.perms = can_change_comment(request.user, comment)
-                    return vary_htmx(render(request, "activities/_comment_item.html",
-                                            {"c": comment, "perms": comment.perms}))
+                    return vary_htmx(
+                        render(
+                            request, "activities/_comment_item.html", {"c": comment, "perms": comment.perms}
+                        )
+                    )
                 messages.success(request, "Your comment was saved.")
                 return redirect(_comment_page_url(comment))
         status = 400
@@ -598,8 +729,13 @@ def comment_view(request, pk: int):
     """One comment (htmx: its item, e.g. after cancelling an edit; otherwise the page it is on)."""
     comment = _get_comment(request, pk)
     if is_fragment_request(request):
-        return vary_htmx(render(request, "activities/_comment_item.html",
-                                {"c": comment, "perms": can_change_comment(request.user, comment)}))
+        return vary_htmx(
+            render(
+                request,
+                "activities/_comment_item.html",
+                {"c": comment, "perms": can_change_comment(request.user, comment)},
+            )
+        )
     return redirect(_comment_page_url(comment))
 
 
@@ -636,12 +772,24 @@ def record_lookup(request):
     q = (request.GET.get("q") or "").strip()[:200]
     if q:
         rows = search_hits(request.user, q, LOOKUP_LIMIT)
-        results = [{"id": f"{r['kind']}:{r['obj'].pk}", "label": r["title"],
-                    "hint": " · ".join(p for p in [r["kind_label"], r["detail"]] if p)} for r in rows]
+        results = [
+            {
+                "id": f"{r['kind']}:{r['obj'].pk}",
+                "label": r["title"],
+                "hint": " · ".join(p for p in [r["kind_label"], r["detail"]] if p),
+            }
+            for r in rows
+        ]
     else:
         recent = visible(Contact, request.user).order_by("-updated_at", "-id")[:LOOKUP_LIMIT]
-        results = [{"id": f"contact:{c.pk}", "label": str(c), "hint": " · ".join(p for p in ["Contact", c.email] if p)}
-                   for c in recent]
+        results = [
+            {
+                "id": f"contact:{c.pk}",
+                "label": str(c),
+                "hint": " · ".join(p for p in ["Contact", c.email] if p),
+            }
+            for c in recent
+        ]
     return JsonResponse({"results": results})
 
 
@@ -660,15 +808,19 @@ def people_lookup(request):
     from kith.core import search
 
     q = (request.GET.get("q") or "").strip()[:200]
-    results = [{"id": f"user:{u.pk}", "label": u.display_name, "hint": f"User · {u.email}"} for u in _users(q)]
+    results = [
+        {"id": f"user:{u.pk}", "label": u.display_name, "hint": f"User · {u.email}"} for u in _users(q)
+    ]
     if q:
         ids = [oid for _, oid, _ in search.search(q, kinds=["contact"], limit=LOOKUP_LIMIT)]
         found = {c.pk: c for c in visible(Contact, request.user).filter(pk__in=ids)}
         contacts = [found[i] for i in ids if i in found]
     else:
         contacts = list(visible(Contact, request.user).order_by("-updated_at", "-id")[:LOOKUP_LIMIT])
-    results += [{"id": f"contact:{c.pk}", "label": str(c), "hint": " · ".join(p for p in ["Contact", c.email] if p)}
-                for c in contacts]
+    results += [
+        {"id": f"contact:{c.pk}", "label": str(c), "hint": " · ".join(p for p in ["Contact", c.email] if p)}
+        for c in contacts
+    ]
     return JsonResponse({"results": results})
 
 
@@ -677,4 +829,6 @@ def people_lookup(request):
 def mention_lookup(request):
     """Colleagues for the @mention picker: [{"id": email, "label": name, "hint": email}]."""
     q = (request.GET.get("q") or "").strip()[:100]
-    return JsonResponse({"results": [{"id": u.email, "label": u.display_name, "hint": u.email} for u in _users(q)]})
+    return JsonResponse(
+        {"results": [{"id": u.email, "label": u.display_name, "hint": u.email} for u in _users(q)]}
+    )

@@ -7,9 +7,10 @@
 /activities/<id>/invitations/                           (POST: email the attendees the meeting's .ics)
 
 Everything is drawn on the server in the user's time zone (their settings, else the workspace's). The week
-view is a CSS grid of quarter hours per day: a meeting spans the rows of its start and end, overlapping
-meetings sit side by side (the grid adds a column), tasks sit at their due time, and tasks due at midnight
-("some time that day") and meetings over several days sit in the all-day row at the top.
+view is a CSS grid of quarter hours per day: a meeting spans the rows of its start and end, items that
+overlap share the day's width side by side (lay_out_lanes), the others use all of it, tasks sit at their
+due time, and tasks due at midnight ("some time that day") and meetings over several days sit in the
+all-day row at the top.
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ class Item:
     row: int = 1
     span: int = 1
     continues: bool = False  # a multi-day meeting shown on a day after its first
+    col: int = 1  # grid column (of LANE_COLUMNS) where the item starts in its day
+    width: int = 12  # grid columns the item spans: the whole day unless it overlaps others
 
     @property
     def done(self) -> bool:
@@ -113,6 +116,14 @@ class Item:
         if self.kind == "task":
             return self.start.strftime("%H:%M")
         return f"{self.start.strftime('%H:%M')}–{self.end.strftime('%H:%M')}"
+
+    @property
+    def start_label(self) -> str:
+        return self.start.strftime("%H:%M")
+
+    @property
+    def end_label(self) -> str:
+        return self.end.strftime("%H:%M")
 
     @property
     def where(self) -> str:
@@ -203,6 +214,44 @@ def place(item: Item, first_hour: int, last_hour: int) -> None:
     item.row = min(max(start // SLOT_MINUTES + 1, 1), rows)
     shortest = 2 if item.kind == "task" else 1  # a task is a point in time: give its line room to be read
     item.span = min(max(math.ceil((end - start) / SLOT_MINUTES), shortest), rows - item.row + 1)
+
+
+LANE_COLUMNS = 12  # a day column is 12 grid columns wide; overlapping items share them
+
+
+def lay_out_lanes(items: list[Item]) -> None:
+    """Side by side only where they overlap: items of one day (already placed in rows) are grouped into
+    clusters of overlapping items; each item gets a lane within its cluster, and the cluster's lanes share
+    the day's width. An item that overlaps nothing keeps the whole width."""
+    ordered = sorted(items, key=lambda i: (i.row, -i.span, i.obj.pk))
+    cluster: list[Item] = []
+    lane_ends: list[int] = []
+    cluster_end = 0
+
+    def close() -> None:
+        lanes = max(len(lane_ends), 1)
+        width = max(LANE_COLUMNS // lanes, 1)
+        for it in cluster:
+            it.width = width
+            it.col = min(it.col * width, LANE_COLUMNS - 1) + 1
+
+    for item in ordered:
+        end = item.row + item.span
+        if cluster and item.row >= cluster_end:
+            close()
+            cluster, lane_ends = [], []
+        for lane, lane_end in enumerate(lane_ends):
+            if item.row >= lane_end:
+                lane_ends[lane] = end
+                break
+        else:
+            lane = len(lane_ends)
+            lane_ends.append(end)
+        item.col = lane  # the lane number until the cluster closes
+        cluster.append(item)
+        cluster_end = max(cluster_end, end) if len(cluster) > 1 else end
+    if cluster:
+        close()
 
 
 # --- the page ------------------------------------------------------------------------------------------
@@ -333,6 +382,7 @@ def calendar_context(request) -> dict[str, Any]:
         for d in days:
             for item in d.timed:
                 place(item, lo, hi)
+            lay_out_lanes(d.timed)
         ctx["hours"] = [f"{h:02d}:00" for h in range(lo, hi)]
         ctx["hour_count"] = hi - lo
         ctx["has_all_day"] = any(d.all_day for d in days)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -739,11 +741,20 @@ def email_template_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # --- notification settings -----------------------------------------------------------------------------
 
 
-def _feed_url(user) -> str:
+_DEFAULT_BASE_URL = "http://127.0.0.1:8000"  # settings.KITH_BASE_URL when the environment does not set it
+
+
+def _feed_url(request) -> str:
+    """The private feed address to copy. KITH_BASE_URL when the administrator set it (the public address);
+    else the address this page was opened at, not the built-in default (http://127.0.0.1:8000), which
+    would be wrong whenever Kith runs on another port or host."""
     try:
-        return services.feed_url(user)
+        url = services.feed_url(request.user)
     except NoReverseMatch:  # the calendar feed endpoint is not installed
         return ""
+    if os.environ.get("KITH_BASE_URL") or settings.KITH_BASE_URL != _DEFAULT_BASE_URL:
+        return url
+    return request.build_absolute_uri(urlsplit(url).path)
 
 
 def _settings_page(request, form=None, status=200) -> HttpResponse:
@@ -763,7 +774,7 @@ def _settings_page(request, form=None, status=200) -> HttpResponse:
         )
     ctx = {
         "form": form,
-        "feed_url": _feed_url(user),
+        "feed_url": _feed_url(request),
         "mail_configured": mail.is_configured(),
         "user_tz": str(user_tz(user)),
         "now_local": timezone.localtime(timezone.now(), user_tz(user)),

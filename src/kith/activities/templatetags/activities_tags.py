@@ -1,11 +1,11 @@
 """Template helpers of the activity UI: the record timeline card, icons, relative times, safe rendering.
 
-    {% load activities_tags %}
-    {% record_timeline obj %}            the timeline card of a contact/company/lead/deal page
-    {% activity_icon "call" %}           a constant SVG icon per entry kind
-    {% ago value %}                      "3 hours ago", the exact time on hover
-    {{ note.body|md }}                   Markdown rendered safely (kith.activities.text.markdown)
-    {{ email.email_html|safe_email }}    an email body sanitised (no scripts, handlers or remote images)
+{% load activities_tags %}
+{% record_timeline obj %}            the timeline card of a contact/company/lead/deal page
+{% activity_icon "call" %}           a constant SVG icon per entry kind
+{% ago value %}                      "3 hours ago", the exact time on hover
+{{ note.body|md }}                   Markdown rendered safely (kith.activities.text.markdown)
+{{ email.email_html|safe_email }}    an email body sanitised (no scripts, handlers or remote images)
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ _ICONS = {
     "convert": '<path d="M4 7h12l-3-3M20 17H8l3 3"/>',
     "pin": '<path d="M9 4h6l-1 6 4 3v2H6v-2l4-3z"/><path d="M12 15v6"/>',
     "video": '<rect x="3" y="6" width="13" height="12" rx="2"/><path d="m16 10 5-3v10l-5-3"/>',
+    "clock": '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',
+    "user": '<circle cx="12" cy="8" r="4"/><path d="M4 21a8 8 0 0 1 16 0"/>',
     "location": '<path d="M12 21s-7-6.2-7-11a7 7 0 0 1 14 0c0 4.8-7 11-7 11z"/><circle cx="12" cy="10" r="2.5"/>',
     "check": '<path d="m5 12 5 5 9-10"/>',
     "in": '<path d="M19 5 5 19"/><path d="M5 9v10h10"/>',
@@ -91,11 +93,30 @@ def ago(value):
 
 @register.simple_tag
 def exact(value):
+    """A date and time in full; the year only when it is not this year ("Tue Mar 4, 14:30")."""
     if not value:
         return ""
     local = timezone.localtime(value)
-    return format_html('<time datetime="{}">{}</time>', local.isoformat(),
-                       f"{local.strftime('%a %b')} {local.day}, {local.year}, {local.strftime('%H:%M')}")
+    year = "" if local.year == timezone.localtime().year else f", {local.year}"
+    return format_html(
+        '<time datetime="{}">{}</time>',
+        local.isoformat(),
+        f"{local.strftime('%a %b')} {local.day}{year}, {local.strftime('%H:%M')}",
+    )
+
+
+@register.filter
+def age(value) -> str:
+    """How long ago, in its largest unit only ("3 days", not "3 days, 21 hours")."""
+    from django.utils.timesince import timesince
+
+    return timesince(value, depth=1) if value else ""
+
+
+@register.filter
+def in_future(value) -> bool:
+    """{% if a.occurred_at|in_future %}: a meeting still to come is "scheduled", not "logged"."""
+    return bool(value) and value > timezone.now()
 
 
 @register.filter
