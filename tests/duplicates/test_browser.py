@@ -37,8 +37,13 @@ def test_warning_while_typing_then_merge_and_undo(page, admin):
     expect(page.get_by_role("heading", name="Jon Smith and John Smith")).to_be_visible()
     page.get_by_role("link", name="Merge…").click()
     page.get_by_role("button", name="Merge records").click()
-    expect(page.get_by_text("You can undo this from the history below.")).to_be_visible()
-    page.get_by_role("button", name="Undo merge").click()
+    expect(page.get_by_text("You can undo this from its entry in the timeline below.")).to_be_visible()
+    timeline = page.get_by_role("list", name="Timeline, newest first")
+    merge_entry = timeline.get_by_role("listitem").filter(has_text="merged John Smith").first
+    expect(merge_entry).to_contain_text("Alice Admin merged John Smith")
+    merge_entry.get_by_role("button", name="Undo merge").click()
     expect(page.get_by_text("Undid the merge: John Smith is back")).to_be_visible()
+    expect(timeline.get_by_text("This merge was undone.")).to_be_visible()
+    expect(timeline.get_by_role("button", name="Undo merge")).to_have_count(0)
     assert Contact.objects.count() == 2
     assert errors == []

@@ -1,4 +1,4 @@
-"""The review queue, the merge page, undo from history, and the warning on the record forms."""
+"""The review queue, the merge page, undo from the survivor's timeline, and the warning on the record forms."""
 
 from __future__ import annotations
 
@@ -19,6 +19,17 @@ pytestmark = pytest.mark.django_db
 def text(response) -> str:
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.content.decode(), flags=re.S)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def merge_entry(response) -> tuple[str, str]:
+    """The survivor page's timeline entry of the latest merge: its HTML and its visible text. The record's
+    history shows only in the timeline (no separate History card)."""
+    body = response.content.decode()
+    assert 'id="history-heading"' not in body
+    timeline = body.split('id="timeline-entries"', 1)[1]
+    entry = re.search(r'<li class="tl-entry tl-change tl-change-merge".*?</li>\s*(?=<li class="tl-|</ol>)',
+                      timeline, re.S).group(0)
+    return entry, " ".join(html.unescape(re.sub(r"<[^>]+>", " ", entry)).split())
 
 
 @pytest.fixture
@@ -76,7 +87,7 @@ def test_viewer_sees_queue_but_cannot_act(signed_in, viewer, found):
     assert c.get(reverse("web:duplicate_merge", args=["contact", a.pk, b.pk])).status_code == 403
 
 
-def test_merge_page_choices_and_undo_from_history(signed_in, admin, found):
+def test_merge_page_choices_and_undo_from_the_timeline(signed_in, admin, viewer, found):
     a, b, pair = found
     c = signed_in(admin)
     url = reverse("web:duplicate_merge", args=["contact", a.pk, b.pk]) + f"?pair={pair.pk}"
@@ -92,19 +103,28 @@ def test_merge_page_choices_and_undo_from_history(signed_in, admin, found):
     page = text(r)
     assert r.redirect_chain[-1][0] == a.get_absolute_url()
     assert f"Merged John Smith (#{b.pk}) into Jon Smith (#{a.pk})." in page
-    assert f"merged John Smith (#{b.pk}) into this contact" in page
-    assert "Undo merge" in page
+    assert "You can undo this from its entry in the timeline below." in page
+    entry_html, entry = merge_entry(r)
+    assert entry.startswith(f"Alice Admin merged John Smith (#{b.pk}) into this contact")
+    assert "Undo merge" in entry and page.count("Undo merge") == 1
+    # a viewer sees the merge in the survivor's timeline, without the button
+    viewer_entry = merge_entry(signed_in(viewer).get(a.get_absolute_url()))[1]
+    assert f"merged John Smith (#{b.pk}) into this contact" in viewer_entry and "Undo merge" not in viewer_entry
     a.refresh_from_db()
     assert a.first_name == "Jon" and a.job_title == "CTO" and a.additional_emails == ["john.smith@gmail.com"]
     assert Contact.all_objects.get(pk=b.pk).in_trash
     pair.refresh_from_db()
     assert pair.status == "merged"
 
-    undo = re.search(r'action="(/merges/\d+/undo/)"', r.content.decode()).group(1)
+    undo = re.search(r'<form method="post" action="(/merges/\d+/undo/)"', entry_html).group(1)
+    assert signed_in(viewer).post(undo).status_code == 403
     r = c.post(undo, follow=True)
     page = text(r)
+    assert r.redirect_chain[-1][0] == a.get_absolute_url()
     assert "Undid the merge: John Smith is back" in page
-    assert "undid the merge of John Smith" in page and "This merge was undone." in page
+    timeline = r.content.decode().split('id="timeline-entries"', 1)[1]
+    assert "Alice Admin undid the merge of John Smith" in " ".join(re.sub(r"<[^>]+>", " ", timeline).split())
+    assert "This merge was undone." in merge_entry(r)[1] and "Undo merge" not in page
     assert not Contact.all_objects.get(pk=b.pk).in_trash
 
 
@@ -115,10 +135,11 @@ def test_undo_button_explains_when_refused(signed_in, admin, found):
     a, b, _pair = found
     merge(actor=admin, object_type="contact", survivor_id=a.pk, loser_id=b.pk)
     contacts.update_contact(actor=admin, contact=Contact.objects.get(pk=a.pk), data={"lead_source": "Fair"})
-    page = text(signed_in(admin).get(a.get_absolute_url()))
+    r = signed_in(admin).get(a.get_absolute_url())
     # the survivor took the newer record's first name by default
-    assert "Cannot be undone: John Smith was changed after the merge (Lead source)" in page
-    assert "Undo merge" not in page
+    entry = merge_entry(r)[1]
+    assert "Cannot be undone: John Smith was changed after the merge (Lead source)" in entry
+    assert "Undo merge" not in text(r)
 
 
 def test_warning_on_create_form_and_after_save(signed_in, admin, found):

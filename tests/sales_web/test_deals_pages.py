@@ -108,9 +108,13 @@ def test_moving_from_the_stage_bar_redirects_back_to_the_deal(admin, deal, stage
     c = client_for(admin)
     r = c.post(f"/deals/{deal.pk}/move/", {"stage_id": stages["Won"].pk, "next": f"/deals/{deal.pk}/"})
     assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/"
-    page = text(c.get(r["Location"]))
-    assert "Acme rollout moved to Won." in page
-    assert "Stage: Qualified → Won" in page  # the change history
+    r = c.get(r["Location"])
+    assert "Acme rollout moved to Won." in text(r)
+    html = r.content.decode()
+    assert 'id="history-heading"' not in html  # the change history is in the timeline, once
+    timeline = text(html.split('id="timeline-entries"', 1)[1].split(">", 1)[1].split("</ol>", 1)[0])
+    assert "Alice Admin moved the stage just now Stage: Qualified → Won" in timeline
+    assert text(r).count("Stage: Qualified → Won") == 1
 
 
 def test_viewer_sees_the_deal_without_any_controls(viewer, deal):

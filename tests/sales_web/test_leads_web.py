@@ -30,6 +30,15 @@ def text(response) -> str:
     return " ".join(html_lib.unescape(page).split())
 
 
+def timeline_text(response) -> str:
+    """The visible text of the record page's timeline entries (where the record's history shows), and only
+    that: the page has no separate History card."""
+    page = response.content.decode()
+    assert 'id="history-heading"' not in page
+    part = page.split('id="timeline-entries"', 1)[1].split(">", 1)[1].split("</ol>", 1)[0]
+    return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", part)).split())
+
+
 def names_in_table(response) -> list[str]:
     page = response.content.decode()
     return re.findall(r'class="record-link"[^>]*>(?:<span[^>]*>[^<]*</span>)?<span>([^<]+)</span>', page)
@@ -212,6 +221,10 @@ def test_detail_shows_every_field_attribution_and_consent(admin_client, admin):
                      "Contact sales", "Yes, contact me.", "Given", "hot", "New", "Unassigned", "Waiting"]:
         assert expected in page, expected
     assert f'href="/leads/forms/{form.pk}/"' in r.content.decode()
+    # the timeline says which web form created the lead, and lists its country by name
+    timeline = timeline_text(r)
+    assert timeline.startswith("Web form “Contact sales” created this lead")
+    assert "Country: United Kingdom" in timeline
 
 
 def test_detail_shows_the_response_time_once_answered(admin_client, admin):
@@ -221,14 +234,15 @@ def test_detail_shows_the_response_time_once_answered(admin_client, admin):
     assert "Response time Responded in 30 min" in page
 
 
-def test_history_shows_the_assignment_reason(admin_client, admin, rep):
+def test_timeline_shows_the_assignment_reason(admin_client, admin, rep):
     team = teams.create_team(actor=admin, data={"name": "Inbound", "member_ids": [rep.pk]})
     teams.create_rule(actor=admin, data={"name": "Web leads", "team_id": team.pk})
     lead = leads.create_lead(actor=None, data={"first_name": "Ann"})
     leads.update_lead(actor=admin, lead=lead, data={"status": "qualified"})
-    page = text(admin_client.get(f"/leads/{lead.pk}/"))
-    assert "Owner: Rita Rep · assigned by rule “Web leads”, round-robin in team Inbound" in page
-    assert "Status: New → Qualified" in page
+    timeline = timeline_text(admin_client.get(f"/leads/{lead.pk}/"))
+    assert "Owner: Rita Rep · assigned by rule “Web leads”, round-robin in team Inbound" in timeline
+    assert "Alice Admin updated just now Status: New → Qualified" in timeline
+    assert timeline.index("Status: New → Qualified") < timeline.index("created this lead")  # newest first
 
 
 def test_unknown_or_invisible_lead_is_404(admin_client, rep, settings):
@@ -304,12 +318,12 @@ def test_changing_the_status_records_the_first_response(admin_client):
     assert "Convert the lead to mark it converted." in text(r)
 
 
-def test_reassigning_notifies_the_new_owner_and_shows_in_history(admin_client, rep):
+def test_reassigning_notifies_the_new_owner_and_shows_in_the_timeline(admin_client, rep):
     lead = make_lead(first_name="Ann")
     r = admin_client.post(f"/leads/{lead.pk}/assign/", {"owner_id": rep.pk}, follow=True)
     page = text(r)
     assert "Ann was assigned to Rita Rep; they were notified." in page
-    assert "Owner: (empty) → Rita Rep" in page
+    assert "Alice Admin updated just now Owner: (empty) → Rita Rep" in timeline_text(r)
     note = Notification.objects.get(user=rep)
     assert note.url == f"/leads/{lead.pk}/"
     r = admin_client.post(f"/leads/{lead.pk}/assign/", {"owner_id": ""}, follow=True)

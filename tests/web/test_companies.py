@@ -71,7 +71,7 @@ def test_company_detail_with_people_and_add_person(admin_client, companies, make
     page = text(r)
     for expected in ["Acme", "acme.com", "https://acme.com", "Manufacturing", "120", "Berlin", "People 2"]:
         assert expected in page, expected
-    people = text_between(r.content.decode(), 'id="people-heading"', 'id="history-heading"')
+    people = text_between(r.content.decode(), 'id="people-heading"', 'id="deals-heading"')
     assert "Ada Lovelace" in people and "Zed" in people and "Other" not in people
     assert f'href="/contacts/new/?company={acme.pk}"' in r.content.decode()
     assert "Add person" in page
@@ -108,9 +108,12 @@ def test_edit_company_and_history(admin_client, companies):
         name="Acme Corp", domain="acme.com", website="https://acme.com", industry="Manufacturing", size="150",
         city="Berlin", owner_id=str(acme.owner_id), version=str(acme.version)))
     assert r.status_code == 302
-    page = text(admin_client.get(f"/companies/{acme.pk}/"))
-    assert "Name: Acme → Acme Corp" in page
-    assert "Employees: 120 → 150" in page
+    html = admin_client.get(f"/companies/{acme.pk}/").content.decode()
+    assert 'id="history-heading"' not in html  # the change shows in the timeline, once
+    timeline = text_between(html, 'id="timeline-entries"', "</ol>")
+    assert "Name: Acme → Acme Corp" in timeline
+    assert "Employees: 120 → 150" in timeline
+    assert text(admin_client.get(f"/companies/{acme.pk}/")).count("Name: Acme → Acme Corp") == 1
 
 
 def test_company_domain_clash(admin_client, companies):

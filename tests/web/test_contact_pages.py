@@ -72,14 +72,15 @@ def test_phone_kept_as_typed_gets_a_warning_marker(admin_client, make_contact):
     assert "Not a recognised number; kept as entered" in page
 
 
-def test_history_lists_changes_newest_first_with_labels(admin_client, admin, make_contact, make_company):
+def test_timeline_lists_changes_newest_first_with_labels(admin_client, admin, make_contact, make_company):
     acme = make_company(name="Acme")
     globex = make_company(name="Globex")
     c = make_contact(first_name="Ada", company_id=acme.pk, lifecycle_stage="lead")
     services.update_contact(actor=admin, contact=c, data={"company_id": globex.pk, "lifecycle_stage": "customer"})
     services.update_contact(actor=admin, contact=Contact.objects.get(pk=c.pk), data={"job_title": "CTO"})
     html = admin_client.get(f"/contacts/{c.pk}/").content.decode()
-    history = text_of(html.split('id="history-heading"')[1])
+    assert 'id="history-heading"' not in html  # the timeline is the one place for the record's history
+    history = text_of(html.split('id="timeline-entries"')[1])
     assert history.index("Job title: (empty) → CTO") < history.index("Company: Acme → Globex")
     assert "Lifecycle stage: Lead → Customer" in history
     assert history.count("Alice Admin updated") == 2

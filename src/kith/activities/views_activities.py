@@ -231,8 +231,9 @@ def _empty():
 
 
 def _history_rows(record, raws: list, noun: str) -> list[dict]:
-    """The record page's history rows (web.ui.history_entries); for a lead, with its status labels,
-    country names and the assignment reason, as the lead's History card shows them."""
+    """The record's history rows (web.ui.history_entries: labels, custom fields, tags, merges with their undo
+    state); for a lead, with its status labels, country names, the assignment reason and the web form that
+    created it."""
     rows = history_entries(record, raws, noun)
     if record.object_type != "lead":
         return rows
@@ -242,6 +243,8 @@ def _history_rows(record, raws: list, noun: str) -> list[dict]:
     labels = dict(LeadStatus.choices)
     for raw, row in zip(raws, rows, strict=True):
         row["reason"] = ((raw.changes or {}).get("owner") or {}).get("reason", "")
+        if raw.action == "create" and raw.actor_id is None and getattr(record, "form_id", None):
+            row["actor"] = f"Web form “{record.form.name}”"
         for change in row["changes"]:
             if change["label"] == "Status":
                 change["old"] = labels.get(change["old"], change["old"])
@@ -261,9 +264,9 @@ def decorate_entries(request: HttpRequest, record, entries: list) -> None:
         rows = _history_rows(record, [e.obj for e in changes], str(noun))
         for e, row in zip(changes, rows, strict=True):
             e.extra["history"] = row
-            keys = set((e.obj.changes or {}).keys())
+            keys = set((e.obj.changes or {}).keys()) if e.obj.action == "update" else set()
             e.extra["is_stage_move"] = "stage" in keys or "stage_id" in keys
-            e.extra["is_conversion"] = (
+            e.extra["is_conversion"] = bool(keys) and (
                 "converted_at" in keys
                 or any(k.startswith("converted_") for k in keys)
                 or ((e.obj.changes or {}).get("status", {}) or {}).get("new") == "converted"

@@ -163,7 +163,7 @@ def duplicate_merge(request: HttpRequest, object_type: str, a: int, b: int) -> H
                 text += " Moved: " + ", ".join(moved) + "."
             if m.extra_phones:
                 text += " Other phone numbers kept in the history: " + ", ".join(m.extra_phones) + "."
-            messages.success(request, text + " You can undo this from the history below.")
+            messages.success(request, text + " You can undo this from its entry in the timeline below.")
             return redirect(survivor.get_absolute_url())
     fields = []
     for key, label in services.field_specs(object_type):

@@ -9,14 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from kith.core import audit
 from kith.core.errors import ConflictError
 from kith.core.permissions import visible
 from kith.core.records import trash_days
 
-from .ui import custom_field_rows, history_entries, purge_date, safe_next
-
-HISTORY_LIMIT = 100
+from .ui import custom_field_rows, purge_date, safe_next
 
 
 def require_writer(request: HttpRequest) -> None:
@@ -39,12 +36,9 @@ def show_warnings(request: HttpRequest, obj) -> None:
 
 
 def detail_context(request: HttpRequest, obj, noun: str) -> dict[str, Any]:
-    entries = list(audit.history(obj)[:HISTORY_LIMIT])
     return {
         "obj": obj,
         "custom_rows": custom_field_rows(obj),
-        "history": history_entries(obj, entries, noun),
-        "history_truncated": len(entries) >= HISTORY_LIMIT,
         "can_write": request.user.can_write,
         "purge_on": purge_date(obj.deleted_at),
         "tags": obj.tag_names,

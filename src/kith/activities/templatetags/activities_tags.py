@@ -35,6 +35,8 @@ _ICONS = {
     "change": '<path d="M4 20h4L19 9l-4-4L4 16z"/><path d="m13.5 6.5 4 4"/>',
     "stage": '<path d="M4 12h13"/><path d="m13 6 6 6-6 6"/>',
     "convert": '<path d="M4 7h12l-3-3M20 17H8l3 3"/>',
+    "merge": '<circle cx="6" cy="5" r="2"/><circle cx="6" cy="19" r="2"/><circle cx="18" cy="12" r="2"/>'
+    '<path d="M6 7v10M6 9a6 3 0 0 0 10 3"/>',
     "pin": '<path d="M9 4h6l-1 6 4 3v2H6v-2l4-3z"/><path d="M12 15v6"/>',
     "video": '<rect x="3" y="6" width="13" height="12" rx="2"/><path d="m16 10 5-3v10l-5-3"/>',
     "clock": '<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>',

@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kith.contacts.models import Company, Contact
-from kith.core import audit
 from kith.core.countries import countries, country_name
 from kith.core.models import CustomField
 from kith.core.permissions import visible
@@ -25,13 +24,11 @@ from kith.web.ui import (
     _param,
     custom_filter_fields,
     date_filter_fields,
-    history_entries,
     list_page,
     owner_options,
     tag_names,
 )
 from kith.web.views_records import (
-    HISTORY_LIMIT,
     detail_context,
     form_page,
     get_visible,
@@ -101,24 +98,6 @@ def lead_list(request):
 # --- record page ----------------------------------------------------------------------------------------
 
 
-def lead_history(lead: Lead) -> list[dict[str, Any]]:
-    """History rows with the assignment reason kept on owner changes and status labels."""
-    entries = list(audit.history(lead)[:HISTORY_LIMIT])
-    rows = history_entries(lead, entries, "lead")
-    for raw, row in zip(entries, rows, strict=True):
-        owner = (raw.changes or {}).get("owner") or {}
-        row["reason"] = owner.get("reason", "")
-        if raw.action == "create" and raw.actor_id is None and lead.form is not None:
-            row["actor"] = f"Web form “{lead.form.name}”"
-        for change in row["changes"]:
-            if change["label"] == "Status":
-                change["old"] = STATUS_LABELS.get(change["old"], change["old"])
-                change["new"] = STATUS_LABELS.get(change["new"], change["new"])
-            elif change["label"] == "Country":
-                change["old"], change["new"] = country_name(change["old"]), country_name(change["new"])
-    return rows
-
-
 def _visible_or_none(model, obj, user):
     if obj is None:
         return None
@@ -130,7 +109,6 @@ def _visible_or_none(model, obj, user):
 def lead_detail(request, pk: int):
     lead = get_visible(Lead, request, pk, include_trash=True)
     ctx = detail_context(request, lead, "lead")
-    ctx["history"] = lead_history(lead)
     user = request.user
     ctx.update({
         "nav_section": NAV,
