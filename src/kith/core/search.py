@@ -31,6 +31,8 @@ WORD_RE = re.compile(r"\w+", re.UNICODE)
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKD", text or "")
+    if text.isascii():  # no combining marks to drop (the common case; much faster)
+        return text.lower()
     return "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
 
 

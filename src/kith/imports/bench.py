@@ -1,0 +1,180 @@
+"""The import half of `kith bench`: Kith's contact import against a raw COPY of the same rows.
+
+``run(rows=N, say=...)`` (inside one database, after the bench has seeded it):
+
+1. writes a CSV of N contacts shaped like a HubSpot export (names from every culture of the demo data,
+   unique emails, phones in national formats, a company name from a pool of N/20, city, country,
+   lifecycle stage, owner email);
+2. PostgreSQL only: the physical limit — ``COPY`` of the same N rows, already normalised, into the same
+   contacts table with all its indexes, in one transaction that is then rolled back;
+3. Kith's import of that file end to end (``kith import contacts FILE``'s path: detection, mapping,
+   normalisation and validation, duplicate matching on email, company linking and creation, history rows,
+   search index, undo log, batches of 2,000 rows each in its own transaction);
+4. reports rows/s of each, the ratio, where the import's time went, and the process's resident memory
+   (total and its own heap) before and at its peak during the import.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+HEADER = ["Record ID", "First Name", "Last Name", "Email", "Phone Number", "Job Title", "Company Name",
+          "Lifecycle Stage", "City", "Country/Region", "Contact owner"]
+STAGES = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer"]
+
+
+def write_csv(path: Path, rows: int, *, owner_email: str, seed: int = 7) -> list[dict[str, Any]]:
+    """The benchmark file; returns a small sample of the rows (for the report)."""
+    from kith.core.management import demodata
+    from kith.core.management.seeding import _names
+
+    rng = random.Random(seed)
+    names = _names()
+    countries = sorted(demodata.CULTURES)
+    phones = {c: [demodata.phone_number(rng, c, mobile=rng.random() < 0.5) for _ in range(50)] for c in countries}
+    companies = [f"{rng.choice(['North', 'Blue', 'Cedar', 'Atlas', 'Nova', 'Iron', 'Maple', 'Delta'])} "
+                 f"{rng.choice(['Labs', 'Systems', 'Foods', 'Health', 'Works', 'Media'])} {i}"
+                 for i in range(max(1, rows // 20))]
+    titles = [t for group in demodata.JOB_TITLES.values() for t in group]
+    cities = ["Berlin", "Austin", "Lyon", "Kraków", "Osaka", "Lagos", "Recife", "Pune", "São Paulo", "Zürich"]
+    run_tag = f"{int(time.time()) % 100000}"
+    sample = []
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(HEADER)
+        for i in range(rows):
+            first, last, a_first, a_last, country = rng.choice(names)
+            # a real phone of the country with its last three digits varied: nearly every row a new number
+            phone = rng.choice(phones[country])
+            phone = phone[:-3] + f"{rng.randint(0, 999):03d}" if phone[-3:].isdigit() else phone
+            row = [f"bench-{run_tag}-{i}", first, last, f"{a_first}.{a_last}.{i}@imp{run_tag}.example".lower(),
+                   phone, rng.choice(titles), rng.choice(companies), rng.choice(STAGES),
+                   rng.choice(cities), country, owner_email]
+            w.writerow(row)
+            if i < 3:
+                sample.append(dict(zip(HEADER, row, strict=True)))
+    return sample
+
+
+def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
+    """COPY the file's rows into contacts_contact in chunks of 2,000 (the import's batch size), each chunk
+    normalised beforehand (not timed); one transaction, rolled back. Memory stays flat."""
+    from kith.contacts.models import Contact
+    from kith.imports.engine import clean_email, clean_lifecycle, clean_phone, copy_rows, db_rows, reserve_ids
+
+    fields = list(Contact._meta.concrete_fields)
+    columns = [fl.column for fl in fields]
+    now = timezone.now()
+    elapsed, n = 0.0, 0
+
+    def flush(objs: list) -> float:
+        for obj, pk in zip(objs, reserve_ids(Contact, len(objs)), strict=True):
+            obj.pk = pk
+        tuples = db_rows(fields, objs)
+        started = time.monotonic()
+        copy_rows(Contact._meta.db_table, columns, tuples)
+        return time.monotonic() - started
+
+    with transaction.atomic(), open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        objs = []
+        for rid, first, last, email, phone, title, _company, stage, city, country, _owner in reader:
+            objs.append(Contact(first_name=first, last_name=last, full_name=f"{first} {last}",
+                                email=clean_email(email), phone=clean_phone(phone, country), job_title=title,
+                                lifecycle_stage=clean_lifecycle(stage), city=city, country=country,
+                                owner_id=owner_id, external_id=rid, custom_fields={}, additional_emails=[],
+                                created_at=now, updated_at=now))
+            if len(objs) == 2000:
+                elapsed += flush(objs)
+                n += len(objs)
+                objs = []
+        if objs:
+            elapsed += flush(objs)
+            n += len(objs)
+        transaction.set_rollback(True)
+    return {"rows": n, "seconds": elapsed, "rows_per_second": n / elapsed if elapsed else 0.0}
+
+
+def memory_mb() -> dict[str, float]:
+    """This process's resident memory now: total, anonymous (its own heap) and file-backed (SQLite's
+    memory-mapped database pages, shared libraries), from /proc (Linux)."""
+    out = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "RssAnon", "RssFile"):
+                    out[key] = int(value.split()[0]) / 1024
+    except OSError:
+        out["VmRSS"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
+    from kith.core.models import Role, User
+    from kith.imports import engine, services
+
+    actor = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    if actor is None:
+        actor = User.objects.create_user("import-bench@example.com", None, role=Role.ADMIN)
+    out: dict[str, Any] = {"rows": rows, "database": connection.vendor}
+    with tempfile.TemporaryDirectory(prefix="kith-import-bench-") as tmp:
+        path = Path(tmp) / "hubspot-contacts.csv"
+        started = time.monotonic()
+        out["sample"] = write_csv(path, rows, owner_email=actor.email)
+        out["file_mb"] = round(path.stat().st_size / 1e6, 1)
+        say(f"[{connection.vendor}] import benchmark: wrote {rows:,} rows ({out['file_mb']} MB) in "
+            f"{time.monotonic() - started:.1f} s")
+        if connection.vendor == "postgresql":
+            out["raw_copy"] = _raw_copy(path, actor.pk)
+            say(f"[{connection.vendor}] raw COPY of the same rows: {out['raw_copy']['rows_per_second']:,.0f} rows/s "
+                "(rolled back)")
+        before = memory_mb()
+        peak: dict[str, float] = dict(before)
+
+        def sample(_imp) -> None:
+            for k, v in memory_mb().items():
+                peak[k] = max(peak.get(k, 0.0), v)
+
+        wall = time.monotonic()
+        with open(path, "rb") as f:
+            imp = services.create_import(actor=actor, object_type="contact", file_name=path.name, fileobj=f)
+        services.start_import(actor=actor, imp=imp, enqueue=False)
+        imp = engine.run(imp.pk, on_progress=sample)
+        wall = time.monotonic() - wall
+        run_seconds = (imp.finished_at - imp.started_at).total_seconds()
+        out["import"] = {
+            "status": imp.status, "created": imp.created, "failed": imp.failed,
+            "companies_created": imp.companies_created, "seconds": run_seconds, "wall_seconds": wall,
+            "rows_per_second": imp.rows_done / run_seconds if run_seconds else 0.0,
+            "rss_before_mb": round(before.get("VmRSS", 0.0), 1), "rss_peak_mb": round(peak.get("VmRSS", 0.0), 1),
+            "rss_anon_before_mb": round(before.get("RssAnon", 0.0), 1),
+            "rss_anon_peak_mb": round(peak.get("RssAnon", 0.0), 1),
+            "stages": {k: round(v, 2) for k, v in sorted(getattr(imp, "stage_seconds", {}).items(),
+                                                           key=lambda kv: -kv[1])},
+        }
+        staged = sum(out["import"]["stages"].values())
+        out["import"]["stages"]["read, map and the rest"] = round(max(0.0, run_seconds - staged), 2)
+        say(f"[{connection.vendor}] Kith import: {out['import']['rows_per_second']:,.0f} rows/s "
+            f"({imp.created:,} created, {imp.companies_created:,} companies, {imp.failed} failed, "
+            f"{run_seconds:.1f} s; upload and detection {wall - run_seconds:.1f} s more)")
+        say(f"[{connection.vendor}] memory: resident {out['import']['rss_before_mb']:.0f} MB before, peak "
+            f"{out['import']['rss_peak_mb']:.0f} MB (own heap {out['import']['rss_anon_before_mb']:.0f} → "
+            f"{out['import']['rss_anon_peak_mb']:.0f} MB; the rest is file-backed)")
+        say(f"[{connection.vendor}] where the import's time went: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in out["import"]["stages"].items()))
+        if "raw_copy" in out and out["raw_copy"]["rows_per_second"]:
+            out["ratio"] = out["import"]["rows_per_second"] / out["raw_copy"]["rows_per_second"]
+            say(f"[{connection.vendor}] import / raw COPY = {out['ratio']:.0%}")
+    return out

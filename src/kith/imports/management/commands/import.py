@@ -1,0 +1,151 @@
+"""kith import contacts|companies|leads|deals FILE: import a file in this process, with a live progress line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from kith.core.errors import ConflictError, ValidationError
+from kith.core.management.util import usage_error, validation_text
+
+KINDS = {"contacts": "contact", "companies": "company", "leads": "lead", "deals": "deal"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Import contacts, companies, leads or deals from a CSV, .xlsx or (contacts) vCard file. Columns are "
+        "mapped by their headers (HubSpot, Salesforce, Pipedrive, Zoho, Google Contacts and Outlook exports are "
+        "recognised) or by a saved mapping. Runs in this process with a live progress line; exits 1 when rows "
+        "failed or the import stopped."
+    )
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
+        parser.add_argument("file", help="the file to import (.csv, .txt, .tsv, .xlsx, .vcf)")
+        parser.add_argument("--mapping", help="name of a saved mapping to use")
+        parser.add_argument("--dry-run", action="store_true", help="validate every row, write nothing")
+        parser.add_argument("--on-duplicate", choices=["skip", "fill", "overwrite", "create"], default=None,
+                            help="when a row matches an existing record (default skip)")
+        parser.add_argument("--match-on", choices=["email", "phone", "domain", "external_id", "name", "none"],
+                            default=None, help="how rows are matched with existing records")
+        parser.add_argument("--user", help="import as this user (email); default: the first active admin")
+        parser.add_argument("--show-mapping", action="store_true", help="print the column mapping before running")
+
+    def say(self, text: str, *, end: str = "\n") -> None:
+        self.stdout.write(text, ending=end)
+        self.stdout.flush()
+
+    def handle(self, *args, **options):
+        from kith.core.models import Role, User
+        from kith.imports import engine, services
+        from kith.imports.models import Import, SavedMapping
+
+        object_type = KINDS[options["kind"]]
+        path = Path(options["file"])
+        if not path.is_file():
+            raise usage_error(f"No such file: {path}")
+        if options["user"]:
+            actor = User.objects.filter(email__iexact=options["user"], is_active=True).first()
+            if actor is None:
+                raise usage_error(f"No active user with the email {options['user']}.")
+        else:
+            actor = User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk").first()
+            if actor is None:
+                raise usage_error("There is no active admin; create one with `kith user create` or pass --user.")
+        try:
+            with open(path, "rb") as f:
+                imp = services.create_import(actor=actor, object_type=object_type, file_name=path.name, fileobj=f)
+            if options["mapping"]:
+                saved = SavedMapping.objects.filter(object_type=object_type, name=options["mapping"]).first()
+                if saved is None:
+                    names = ", ".join(services.saved_mappings(object_type).values_list("name", flat=True)) or "none"
+                    raise usage_error(f"No saved {object_type} mapping named “{options['mapping']}” "
+                                      f"(saved: {names}).")
+                imp = services.apply_saved_mapping(actor=actor, imp=imp, saved_mapping=saved)
+            match_on = options["match_on"]
+            if match_on == "none":
+                match_on = ""
+            if match_on is not None or options["on_duplicate"]:
+                imp = services.set_mapping(actor=actor, imp=imp, mapping=imp.mapping, match_on=match_on,
+                                           on_duplicate=options["on_duplicate"])
+            detail = f"{imp.get_format_display()}"
+            if imp.format != "xlsx":
+                detail += f", {imp.encoding}"
+            if imp.delimiter:
+                detail += f", delimiter {imp.delimiter!r}"
+            self.say(f"Import #{imp.pk}: {path.name} ({detail}) as {options['kind']}"
+                     f"{' — dry run' if options['dry_run'] else ''}")
+            mapped = {c: t for c, t in imp.mapping.items() if t}
+            if options["show_mapping"] or options["verbosity"] > 1:
+                for column, target in imp.mapping.items():
+                    self.say(f"  {column!r:40} → {target or '(ignored)'}")
+            else:
+                self.say(f"  {len(mapped)} of {len(imp.mapping)} columns mapped: "
+                         + ", ".join(f"{c} → {t}" for c, t in list(mapped.items())[:8])
+                         + (" …" if len(mapped) > 8 else ""))
+            self.say(f"  duplicates: match on {imp.match_on or 'nothing'}, then {imp.on_duplicate}")
+            imp = services.start_import(actor=actor, imp=imp, dry_run=options["dry_run"], enqueue=False)
+        except ValidationError as exc:
+            raise CommandError(validation_text(exc), returncode=2) from None
+        except ConflictError as exc:
+            raise CommandError(exc.message, returncode=2) from None
+
+        tty = sys.stdout.isatty() if hasattr(sys.stdout, "isatty") else False
+        last = [0.0]
+
+        def show(current: Import) -> None:
+            now = time.monotonic()
+            if not current.is_finished and now - last[0] < (0.5 if tty else 5.0):
+                return
+            last[0] = now
+            p = services.progress(current)
+            rate = f"{p['rows_per_second']:,.0f} rows/s" if p["rows_per_second"] else "… rows/s"
+            total = f"/{p['total_rows']:,}" if p["total_rows"] is not None else ""
+            eta = f", ETA {_duration(p['eta_seconds'])}" if p["eta_seconds"] is not None else ""
+            line = (f"  {p['rows_done']:,}{total} rows, {rate}, {p['failed']:,} errors{eta}")
+            if tty:
+                self.say("\r" + line.ljust(78), end="")
+            else:
+                self.say(line)
+
+        imp = engine.run(imp.pk, on_progress=show)
+        if tty:
+            self.say("")
+        p = services.progress(imp)
+        seconds = (imp.finished_at - imp.started_at).total_seconds() if imp.started_at and imp.finished_at else 0
+        verb = "would be " if imp.dry_run else ""
+        self.say(f"{imp.get_status_display()}: {imp.rows_done:,} rows in {seconds:.1f} s"
+                 + (f" ({p['rows_per_second']:,.0f} rows/s)" if p["rows_per_second"] else "") + ".")
+        self.say(f"  {verb}created {imp.created:,}, {verb}updated {imp.updated:,}, skipped {imp.skipped:,}, "
+                 f"failed {imp.failed:,}"
+                 + (f"; companies {verb}created to link contacts: {imp.companies_created:,}"
+                    if imp.companies_created else ""))
+        problems = list(imp.problems.all()[:50])
+        if problems:
+            self.say("Failed rows (row number as in the file):")
+            for pr in problems:
+                where = f" {pr.column}" if pr.column else ""
+                value = f" “{pr.value[:60]}”" if pr.value else ""
+                self.say(f"  row {pr.row_number}{where}{value}: {pr.reason}")
+            more = imp.problems.count() - len(problems)
+            if more > 0:
+                self.say(f"  … and {more:,} more (download the failed rows from the import's page).")
+        if imp.error:
+            self.say(f"Error: {imp.error}")
+        if imp.status != Import.Status.DONE:
+            raise CommandError(f"The import {imp.get_status_display().lower()}.", returncode=1)
+        if imp.failed:
+            raise CommandError(f"{imp.failed:,} row(s) failed.", returncode=1)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

@@ -1,0 +1,34 @@
+"""The import benchmark (`kith bench --imports N`): runs end to end on both databases and reports its numbers."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from kith.contacts.models import Contact
+from kith.core.management.commands.bench import render_imports
+from kith.imports import bench
+
+from .engine_helpers import isolated_uploads  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_import_benchmark_measures_kith_and_raw_copy(admin):
+    said: list[str] = []
+    result = bench.run(rows=300, say=said.append)
+    assert result["import"]["status"] == "done"
+    assert (result["import"]["created"], result["import"]["failed"]) == (300, 0)
+    assert result["import"]["companies_created"] == 15
+    assert Contact.objects.count() == 300  # the raw COPY was rolled back; only the import's rows remain
+    assert result["import"]["rows_per_second"] > 0
+    if connection.vendor == "postgresql":
+        assert result["raw_copy"]["rows"] == 300 and result["raw_copy"]["rows_per_second"] > 0
+        assert result["ratio"] > 0
+        assert any("import / raw COPY" in line for line in said)
+    else:
+        assert "raw_copy" not in result
+    table = "\n".join(render_imports({connection.vendor: {"imports": result}},
+                                     {"sqlite": "SQLite", "postgresql": "PostgreSQL"}))
+    assert "## Import" in table and "| Raw COPY rows/s | Kith import rows/s |" in table
+    assert f"{result['import']['rows_per_second']:,.0f}" in table
