@@ -178,13 +178,16 @@ def _block_pairs(key: str, members: list[int], pairs: set[int], sizes: dict[str,
 
 def _blocks(object_type: str, keys_filter: str, params: list[Any]) -> Iterator[tuple[str, list[int]]]:
     table = connection.ops.quote_name(MatchKey._meta.db_table)
+    # A window count, not "key IN (… GROUP BY key HAVING COUNT(*) > 1)": right after keys are bulk-written the
+    # planner's statistics say the table is empty, and PostgreSQL then re-ran the grouped subquery per row.
     sql = (
-        f"SELECT k.key, k.record_id FROM {table} k WHERE k.object_type = %s AND k.key IN ("  # noqa: S608
-        f"SELECT key FROM {table} WHERE object_type = %s {keys_filter} GROUP BY key HAVING COUNT(*) > 1) "
-        "ORDER BY k.key, k.sort_name, k.record_id"
+        "SELECT key, record_id FROM ("  # noqa: S608
+        f"SELECT key, record_id, sort_name, COUNT(*) OVER (PARTITION BY key) AS n FROM {table} "
+        f"WHERE object_type = %s {keys_filter}) blocks WHERE n > 1 "
+        "ORDER BY key, sort_name, record_id"
     )
     with connection.cursor() as cur:
-        cur.execute(sql, [object_type, object_type, *params])
+        cur.execute(sql, [object_type, *params])
         current, members = None, []
         while True:
             rows = cur.fetchmany(5000)

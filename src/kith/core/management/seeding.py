@@ -65,7 +65,7 @@ def _adapter(field) -> Callable[[Any], Any]:
 
 
 def insert_tuples(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Plain INSERTs: executemany on SQLite (in-process, fast), multi-row VALUES on PostgreSQL."""
+    """Plain INSERTs: executemany on SQLite (in-process, fast), COPY on PostgreSQL."""
     qn = connection.ops.quote_name
     head = f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) VALUES "  # noqa: S608
     one = f"({', '.join(['%s'] * len(columns))})"
@@ -73,10 +73,11 @@ def insert_tuples(table: str, columns: list[str], rows: list[tuple]) -> None:
         if connection.vendor != "postgresql":
             cur.executemany(head + one, rows)
             return
-        step = max(1, min(1000, 60000 // len(columns)))
-        for i in range(0, len(rows), step):
-            chunk = rows[i : i + step]
-            cur.execute(head + ", ".join([one] * len(chunk)), [v for row in chunk for v in row])
+        # PostgreSQL: COPY, several times faster than multi-row INSERTs for bulk rows.
+        copy_sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"  # noqa: S608
+        with cur.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def insert_rows(model, objs: list, *, with_id: bool = True) -> None:
