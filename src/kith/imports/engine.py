@@ -80,11 +80,44 @@ def clean_country(value: str) -> str:
     return normalise_country(value)
 
 
-@functools.lru_cache(maxsize=65536)
 def clean_phone(value: str, region: str | None) -> str:
-    from kith.contacts.services import normalise_phone
+    """E.164 (what kith.contacts.services.normalise_phone stores); a parsed number's search forms are kept
+    in KNOWN_PHONE_TOKENS so the search index does not parse it again."""
+    stored, tokens = _phone(value, region)
+    if tokens is not None:
+        if len(KNOWN_PHONE_TOKENS) >= 50_000:
+            KNOWN_PHONE_TOKENS.clear()
+        KNOWN_PHONE_TOKENS[stored[1:]] = tokens
+    return stored
 
-    return normalise_phone(value, region)[0]
+
+KNOWN_PHONE_TOKENS: dict[str, list[str]] = {}  # E.164 digits → search.phone_tokens of them
+
+
+@functools.lru_cache(maxsize=65536)
+def _phone(value: str, region: str | None) -> tuple[str, list[str] | None]:
+    """normalise_phone(value, region)[0] (same rules, same errors), and search.phone_tokens of the result
+    computed from the number parsed here."""
+    import phonenumbers
+    from django.conf import settings
+
+    raw = " ".join(str(value or "").split())
+    if not raw:
+        return "", None
+    if len(raw) > 40:
+        raise ValueError("A phone number can be at most 40 characters.")
+    try:
+        parsed = phonenumbers.parse(raw, region or settings.KITH_DEFAULT_REGION)
+        if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
+            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+            # the number as parsing its E.164 form gives it (no extension, no raw input)
+            bare = phonenumbers.PhoneNumber(country_code=parsed.country_code, national_number=parsed.national_number,
+                                            italian_leading_zero=parsed.italian_leading_zero,
+                                            number_of_leading_zeros=parsed.number_of_leading_zeros)
+            return e164, search.parsed_phone_tokens(e164[1:], bare)
+    except phonenumbers.NumberParseException:
+        pass
+    return raw, None
 
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%y", "%d-%m-%Y", "%b %d, %Y",
@@ -1098,11 +1131,17 @@ class ContactWriter(BaseWriter):
 _PHONE_TOKENS = functools.lru_cache(maxsize=20_000)(search.phone_tokens)
 
 
+def _known_phone_tokens(e164: str) -> list[str]:
+    known = KNOWN_PHONE_TOKENS.get(e164.lstrip("+"))
+    return list(known) if known is not None else _PHONE_TOKENS(e164)
+
+
 @contextlib.contextmanager
 def _cached_phone_tokens():
-    """Phone numbers repeat in real files (switchboards, shared lines): parse each once per process."""
+    """Phone numbers repeat in real files (switchboards, shared lines): parse each once per process, and
+    not at all when this import's normalisation parsed it already (KNOWN_PHONE_TOKENS)."""
     original = search.phone_tokens
-    search.phone_tokens = _PHONE_TOKENS
+    search.phone_tokens = _known_phone_tokens
     try:
         yield
     finally:

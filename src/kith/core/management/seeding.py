@@ -74,7 +74,7 @@ def insert_tuples(table: str, columns: list[str], rows: list[tuple]) -> None:
             cur.executemany(head + one, rows)
             return
         # PostgreSQL: COPY, several times faster than multi-row INSERTs for bulk rows.
-        copy_sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"  # noqa: S608
+        copy_sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
         with cur.cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row(row)
