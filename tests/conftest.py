@@ -145,6 +145,24 @@ def page(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def console_errors(page):
+    """Console errors and uncaught exceptions of the page (a CSP violation or a missing asset shows up here).
+    Forms answering 400 (field errors) or 409 (a stale version) on purpose are not errors."""
+    import re
+
+    errors: list[str] = []
+    expected = re.compile(r"Failed to load resource: the server responded with a status of (400|409)")
+
+    def on_console(m):
+        if m.type == "error" and not expected.search(m.text):
+            errors.append(m.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 def login(page, user, password: str = PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill(user.email)

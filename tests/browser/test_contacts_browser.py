@@ -14,22 +14,6 @@ from kith.contacts.models import Contact
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def console_errors(page):
-    """Console errors (a CSP violation or a missing asset shows up here) collected during the test.
-
-    Chrome also logs each 4xx page load; a form with errors answers 400 and a stale edit 409 on purpose.
-    """
-    errors: list[str] = []
-    expected = re.compile(r"Failed to load resource: the server responded with a status of (400|409)")
-
-    def on_console(m):
-        if m.type == "error" and not expected.search(m.text):
-            errors.append(m.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def test_create_company_and_contact_find_edit_and_see_history(page, admin, console_errors):

@@ -38,18 +38,6 @@ def uploads(settings, tmp_path):
     settings.KITH_DATA_DIR = str(tmp_path)
 
 
-@pytest.fixture
-def console_errors(page):
-    errors: list[str] = []
-    expected = re.compile(r"Failed to load resource: the server responded with a status of 400")
-
-    def on_console(m):
-        if m.type == "error" and not expected.search(m.text):
-            errors.append(m.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def test_upload_map_dry_run_import_and_undo(page, admin, uploads, console_errors):

@@ -15,19 +15,6 @@ from kith.contacts import services
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def console_errors(page):
-    """Console errors (a CSP violation or a missing asset shows up here); forms with errors answer 400."""
-    errors: list[str] = []
-    expected = re.compile(r"Failed to load resource: the server responded with a status of (400|409)")
-
-    def on_console(m):
-        if m.type == "error" and not expected.search(m.text):
-            errors.append(m.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 def test_add_a_task_with_a_reminder_from_a_contact_and_complete_it(page, member, console_errors):
