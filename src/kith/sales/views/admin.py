@@ -134,6 +134,8 @@ def _pipeline_page(request, pipeline: Pipeline, *, name_form=None, stage_forms=N
 def _back_to_pipeline(request, pipeline: Pipeline, anchor: str = "stages", notice: str = ""):
     if is_fragment_request(request):
         return _pipeline_page(request, pipeline, notice=notice)
+    if notice:  # without htmx (or pressed before htmx took over the new form) the page reloads: say it there
+        messages.success(request, notice)
     return redirect(f"{reverse('web:pipeline_edit', args=[pipeline.pk])}#{anchor}")
 
 
@@ -220,8 +222,6 @@ def stage_create(request, pk: int):
             form.add_service_errors(exc)
         else:
             notice = f"Stage “{stage.name}” was added."
-            if not is_fragment_request(request):
-                messages.success(request, notice)
             return _back_to_pipeline(request, pipeline, f"stage-{stage.pk}", notice)
     return _pipeline_page(request, pipeline, add_form=form, status=400)
 
@@ -239,8 +239,6 @@ def stage_update(request, pk: int):
             form.add_service_errors(exc)
         else:
             notice = f"Stage “{stage.name}” was saved."
-            if not is_fragment_request(request):
-                messages.success(request, notice)
             return _back_to_pipeline(request, stage.pipeline, f"stage-{stage.pk}", notice)
     return _pipeline_page(request, stage.pipeline, stage_forms={stage.pk: form}, status=400)
 
