@@ -219,3 +219,12 @@ KITH_SMTP_URL = os.environ.get("KITH_SMTP_URL", "")
 KITH_EMAIL_FROM = os.environ.get("KITH_EMAIL_FROM", "Kith <kith@localhost>")
 # The address Kith's links in emails and calendar feeds point at (no trailing slash).
 KITH_BASE_URL = os.environ.get("KITH_BASE_URL", "http://127.0.0.1:8000")
+# Uploaded import files are kept this many days (for the failed-rows download), then deleted; the import
+# records and their counts stay.
+KITH_IMPORT_KEEP_DAYS = int(os.environ.get("KITH_IMPORT_KEEP_DAYS", "30"))
+# Exports: up to this many rows download at once, larger ones run as a job; prepared files kept this long.
+KITH_EXPORT_STREAM_LIMIT = int(os.environ.get("KITH_EXPORT_STREAM_LIMIT", "5000"))
+KITH_EXPORT_KEEP_HOURS = int(os.environ.get("KITH_EXPORT_KEEP_HOURS", "168"))
+KITH_EXPORT_DIR = os.environ.get("KITH_EXPORT_DIR", "")
+# Likely duplicates below this confidence (0–100) stay out of the review queue.
+KITH_DUPLICATES_MIN_CONFIDENCE = int(os.environ.get("KITH_DUPLICATES_MIN_CONFIDENCE", "50"))
