@@ -322,7 +322,7 @@ def test_comment_with_a_mention_notifies_the_colleague(admin, member, ada):
     body = r.content.decode()
     assert 'id="comment-box"' in body and "Comment posted." in body
     assert entry_ids(body)[0] == f"comment-{comment.pk}"
-    assert '<span class="mention">@bob@example.com</span>' in body
+    assert '<span class="mention" title="bob@example.com">@Bob Member</span>' in body
 
     bob = signed_in(member)
     bell = bob.get("/").content.decode()

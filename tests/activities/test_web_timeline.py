@@ -120,7 +120,7 @@ def test_contact_page_shows_each_kind_of_entry(admin, member, ada):
     assert "created a task Send the contract" in text and "Bob Member" in text
     assert 'class="task-check' in html  # the one-click "done" checkbox
     assert "Alice Admin commented" in text
-    assert '<span class="mention">@bob@example.com</span>' in html
+    assert '<span class="mention" title="bob@example.com">@Bob Member</span>' in html
     assert "Alice Admin created this contact" in text
     # relative time with the exact time on hover
     assert re.search(

@@ -101,7 +101,7 @@ def test_mention_a_colleague_and_they_see_the_notification(page, admin, member, 
 
     comment_entry = page.locator("#timeline-entries > li").first
     expect(comment_entry).to_contain_text("Alice Admin commented")
-    expect(comment_entry.locator(".mention")).to_have_text("@bob@example.com")
+    expect(comment_entry.locator(".mention")).to_have_text("@Bob Member")
     expect(box).to_have_value("")
     comment = Comment.objects.get()
 

@@ -29,6 +29,26 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto", "tel", "data"}
 
 
+_names_cache: dict[str, Any] = {"at": 0.0, "names": {}}
+
+
+def _user_names(emails: list[str]) -> dict[str, str]:
+    """Display names of the mentioned users (all users' names cached for a minute: there are few)."""
+    import time
+
+    if not emails:
+        return {}
+    age = time.monotonic() - _names_cache["at"]
+    if age > 60 or (age > 2 and any(e not in _names_cache["names"] for e in emails)):
+        from kith.core.models import User
+
+        _names_cache["names"] = {
+            email.lower(): (full_name or email) for email, full_name in User.objects.values_list("email", "full_name")
+        }
+        _names_cache["at"] = time.monotonic()
+    return {e: _names_cache["names"][e] for e in emails if e in _names_cache["names"]}
+
+
 def sanitize_html(html: str) -> SafeString:
     """HTML from an email or the outside world, reduced to harmless formatting (no scripts, styles, frames,
     event handlers or remote images); links open in a new tab without a referrer."""
@@ -55,7 +75,16 @@ def _drop_remote_images(tag: str, attr: str, value: str) -> str | None:
 def markdown(text: str) -> SafeString:
     """Markdown (raw HTML in it is shown as text) rendered to sanitised HTML, with @mentions highlighted."""
     html = _md.render(text or "")
-    html = MENTION_RE.sub(lambda m: f'<span class="mention">@{escape(m.group(1))}</span>', html)
+    names = _user_names(mentioned_emails(text)) if "@" in (text or "") else {}
+
+    def mention(m: re.Match) -> str:
+        email = m.group(1)
+        name = names.get(email.lower().rstrip("."))
+        if name:
+            return f'<span class="mention" title="{escape(email)}">@{escape(name)}</span>'
+        return f'<span class="mention">@{escape(email)}</span>'
+
+    html = MENTION_RE.sub(mention, html)
     return sanitize_html(html)
 
 

@@ -1,0 +1,106 @@
+"""The import's fast paths give exactly what the ordinary paths give: phone numbers' search forms computed
+from the number parsed at normalisation, the plain-address email check, the bulk-built search documents."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+from django.db import connection
+from phonenumbers import PhoneNumberType
+
+from kith.contacts.models import Contact
+from kith.contacts.services import normalise_email, normalise_phone
+from kith.core import search
+from kith.core.management import demodata
+from kith.imports import engine
+
+from .engine_helpers import isolated_uploads, run, upload  # noqa: F401 (autouse fixture)
+
+TYPES = [PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE, PhoneNumberType.VOIP,
+         PhoneNumberType.PERSONAL_NUMBER, PhoneNumberType.UAN, PhoneNumberType.PREMIUM_RATE]
+
+
+def phone_samples() -> list[tuple[str, str]]:
+    """Every region's example numbers (national, international, with an extension) with their last digits
+    varied, and the demo data's numbers of every culture."""
+    rng = random.Random(5)
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for t in TYPES:
+            ex = phonenumbers.example_number_for_type(region, t)
+            if ex is None:
+                continue
+            national = phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.NATIONAL)
+            for text in (national, phonenumbers.format_number(ex, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+                         national + " ext. 12"):
+                out.append((text, region))
+                digits = [i for i, ch in enumerate(text) if ch.isdigit()][-2:]
+                chars = list(text)
+                for i in digits:
+                    chars[i] = str(rng.randint(0, 9))
+                out.append(("".join(chars), region))
+    for culture in sorted(demodata.CULTURES):
+        out += [(demodata.phone_number(rng, culture, mobile=m), culture) for m in (True, False) for _ in range(20)]
+    out += [("030 1234567", "DE"), ("+39 06 1234 5678", ""), ("555-0100", "US"), ("not a phone", "US"),
+            ("12345", ""), ("+1 415 555 0142 x7", "US")]
+    return out
+
+
+def test_phone_normalisation_and_search_forms_match_the_ordinary_paths():
+    checked = 0
+    for text, region in phone_samples():
+        stored, tokens = engine._phone(text, region or None)
+        assert stored == normalise_phone(text, region or None)[0], (text, region)
+        assert engine.clean_phone(text, region or None) == stored
+        if tokens is not None:
+            checked += 1
+            assert list(tokens) == search.phone_tokens(stored), (text, region, stored)
+            assert engine.KNOWN_PHONE_TOKENS[stored[1:]] == tokens
+            assert engine._known_phone_tokens(stored[1:]) == search.phone_tokens(stored)
+    assert checked > 2000
+    with pytest.raises(ValueError, match="at most 40 characters"):
+        engine.clean_phone("1" * 41, "US")
+
+
+@pytest.mark.parametrize("text", [
+    "Ada@Example.COM", " bob.smith+tag@sub.example.co.uk ", "o'reilly@example.ie", "x@example.museum",
+    "a..b@example.com", ".a@example.com", "a.@example.com", "a@b", "a@-example.com", "a@example-.com",
+    "a@example.test", "a@localhost", "user@[192.168.0.1]", "josé@example.com", "ü@münchen.de", "a b@example.com",
+    "a@example..com", "@example.com", "a@", "a" * 65 + "@example.com", "a@" + "b" * 250 + ".com",
+    "\"quoted\"@example.com", "a@example.c", "a@123.com", "user@xn--mnchen-3ya.de",
+    "a@ab--cd.com", "a@x.internal", "a@sub.home.arpa", "a@b.onion", "a@example.local", "a@EXAMPLE.invalid",
+    "a@exa_mple.com", "a@example.com.", "a@1.2.3.4", "a@example.co1", "first.last@Sub-Domain.Example.ORG",
+])
+def test_email_fast_check_agrees_with_email_validator(text):
+    try:
+        expected = normalise_email(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as got:
+            engine.clean_email(text)
+        assert str(got.value) == str(exc)
+    else:
+        assert engine.clean_email(text) == expected
+
+
+@pytest.mark.django_db
+def test_imported_contacts_have_the_search_document_the_service_writes(admin):
+    rows = [("Ana", "Núñez", "ana@ex.example", "030 1234567", "DE", "Lumen"),
+            ("Bo", "Li", "bo@ex.example", "+44 20 7946 0958", "GB", ""),
+            ("Cy", "Ode", "cy.123456@ex.example", "06 1234 5678", "IT", "Atlas 7"),
+            ("Di", "", "", "555-0100", "US", "")]
+    text = "First Name,Last Name,Email,Phone,Country,Company\n" + "".join(",".join(r) + "\n" for r in rows)
+    imp = run(admin, upload(admin, text))
+    assert (imp.created, imp.failed) == (4, 0)
+    column = "id" if connection.vendor == "postgresql" else "rowid"
+    for first, _last, _email, phone, _country, _company in rows:
+        imported = Contact.objects.select_related("company").get(first_name=first)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT title, body FROM {search.TABLE} WHERE {column} = %s",
+                        [search._doc_id("contact", imported.pk)])
+            stored = tuple(cur.fetchone())
+        # what search.index (the services' path) writes for this contact
+        assert stored == search.document_text(imported), first
+        if phone[0] in "0+":
+            assert imported.pk in [i for _, i, _ in search.search(phone.replace(" ", ""), kinds=["contact"])]
