@@ -14,6 +14,7 @@ from kith.contacts.models import Contact
 from kith.contacts.services import normalise_email, normalise_phone
 from kith.core import search
 from kith.core.management import demodata
+from kith.core.models import AuditEntry
 from kith.imports import engine
 
 from .engine_helpers import isolated_uploads, run, upload  # noqa: F401 (autouse fixture)
@@ -104,3 +105,45 @@ def test_imported_contacts_have_the_search_document_the_service_writes(admin):
         assert stored == search.document_text(imported), first
         if phone[0] in "0+":
             assert imported.pk in [i for _, i, _ in search.search(phone.replace(" ", ""), kinds=["contact"])]
+
+
+@pytest.mark.django_db
+def test_vocabulary_is_written_once_per_run_and_again_after_a_refused_batch(admin, monkeypatch):
+    from kith.core.models import SearchTerm
+
+    monkeypatch.setattr(engine, "BATCH_SIZE", 2)
+    monkeypatch.setattr(engine.BaseWriter, "batch_size", 2)
+    sent: list[set[str]] = []
+    original = search._remember_terms
+    monkeypatch.setattr(search, "_remember_terms", lambda terms: (sent.append(set(terms)), original(terms)))
+    text = "First Name,Last Name,Email\n" + "".join(f"Zelda,Quorn,z{i}@ex.example\n" for i in range(6))
+    imp = run(admin, upload(admin, text))
+    assert (imp.created, imp.failed) == (6, 0)
+    assert len(sent) == 3 and "quorn" in sent[0] and not any("quorn" in s for s in sent[1:])  # later batches skip known words
+    assert SearchTerm.objects.filter(term__in=["zelda", "quorn"]).count() == 2
+    words = engine.Words()
+    assert words.new({"alpha", "beta"}) == {"alpha", "beta"}
+    words.rolled_back()  # the batch that wrote them was refused: they are not in the database
+    assert words.new({"alpha"}) == {"alpha"}
+    words.committed()
+    assert words.new({"alpha", "gamma"}) == {"gamma"}
+
+
+@pytest.mark.django_db
+def test_history_json_is_the_json_of_the_changes(admin):
+    text = "First Name,Last Name,Email,Phone,Country,Company,Tags\nJosé,\"O\"\"Brien\",jo@ex.example,030 1234567,DE,Ünter \"AG\",b;a\n"
+    imp = run(admin, upload(admin, text))
+    contact = Contact.objects.select_related("company", "owner").get(email="jo@ex.example")
+    writer = engine.ContactWriter(imp, admin, ["First Name"])
+    writer.cf_labels = {"tier": "Tier ✓ \"quoted\""}
+    stored = AuditEntry.objects.get(object_id=contact.pk, content_type__model="contact").changes
+    assert stored == writer._created_changes(contact, ["b", "a"])
+    assert writer._created_json(contact, ["b", "a"]) == engine._json(writer._created_changes(contact, ["b", "a"]))
+    contact.custom_fields = {"tier": "gold", "zz": [1, {"x": None}], "n": 3.5}
+    contact.additional_emails = ["x@ex.example"]
+    for _ in range(2):  # the second time from the cached affixes
+        assert writer._created_json(contact, []) == engine._json(writer._created_changes(contact, []))
+    contact.first_name = contact.last_name = contact.email = contact.phone = contact.city = contact.country = ""
+    contact.company_id = contact.owner_id = None
+    contact.custom_fields, contact.additional_emails, contact.lifecycle_stage = {}, [], ""
+    assert writer._created_json(contact, []) == "{}" == engine._json(writer._created_changes(contact, []))

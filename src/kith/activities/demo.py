@@ -237,7 +237,8 @@ class _Demo:
             for index, keys in self.links:
                 act = self.acts[index]
                 for kind, pk in dict.fromkeys(keys):
-                    links.append(ActivityLink(activity=act, record_type=kind, record_id=pk, occurred_at=act.occurred_at, type=act.type))
+                    links.append(ActivityLink(activity=act, record_type=kind, record_id=pk, occurred_at=act.occurred_at,
+                                              type=act.type, pinned=act.pinned))
             ActivityLink.objects.bulk_create(links, batch_size=1000)
             Attendee.objects.bulk_create(
                 [Attendee(activity=self.acts[i], contact=a.get("contact"), user=a.get("user"), name=a.get("name") or "",

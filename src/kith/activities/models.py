@@ -167,14 +167,15 @@ class Activity(TimestampsMixin, VersionMixin, TrashMixin, OwnerMixin):
 
 
 class ActivityLink(models.Model):
-    """An activity shown on a record's timeline. occurred_at and type are copies kept in step by the
-    services, so a record's timeline page is one index range scan."""
+    """An activity shown on a record's timeline. occurred_at, type and pinned are copies kept in step by the
+    services, so a record's timeline page is one index range scan and its pinned notes one index lookup."""
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="links")
     record_type = models.CharField(max_length=16)
     record_id = models.BigIntegerField()
     occurred_at = models.DateTimeField()
     type = models.CharField(max_length=10, choices=ActivityType.choices)
+    pinned = models.BooleanField(default=False, help_text="copy of the activity's pinned flag")
 
     class Meta:
         constraints = [
@@ -183,7 +184,8 @@ class ActivityLink(models.Model):
         indexes = [
             models.Index(
                 fields=["record_type", "record_id", "-occurred_at", "-activity"], name="activity_link_timeline_idx"
-            )
+            ),
+            models.Index(fields=["record_type", "record_id"], condition=Q(pinned=True), name="activity_link_pinned_idx"),
         ]
 
     def __str__(self) -> str:

@@ -44,7 +44,8 @@ def undo_move_activities(*, object_type: str, source_id: int, target_id: int, un
         link = ActivityLink.objects.filter(activity_id=activity_id).first()
         ActivityLink.objects.get_or_create(
             activity_id=activity_id, record_type=object_type, record_id=source_id,
-            defaults={"occurred_at": link.occurred_at if link else timezone.now(), "type": link.type if link else "note"},
+            defaults={"occurred_at": link.occurred_at if link else timezone.now(), "type": link.type if link else "note",
+                      "pinned": link.pinned if link else False},
         )
     Comment.all_objects.filter(pk__in=undo.get("comments", [])).update(record_id=source_id)
     if object_type == "contact":

@@ -41,7 +41,7 @@ def seed_activities(
     now = timezone.now()
     started = time.monotonic()
     links_total = 0
-    link_columns = ["activity_id", "record_type", "record_id", "occurred_at", "type"]
+    link_columns = ["activity_id", "record_type", "record_id", "occurred_at", "type", "pinned"]
     from django.db import connection
 
     adapt = connection.ops.adapt_datetimefield_value
@@ -76,9 +76,9 @@ def seed_activities(
             rows = []
             for a, (kind, pk, company_id) in zip(objs, chosen, strict=True):
                 when = adapt(a.occurred_at)
-                rows.append((a.pk, kind, pk, when, a.type))
+                rows.append((a.pk, kind, pk, when, a.type, False))
                 if company_id and kind != "company":
-                    rows.append((a.pk, "company", company_id, when, a.type))
+                    rows.append((a.pk, "company", company_id, when, a.type, False))
             insert_tuples(ActivityLink._meta.db_table, link_columns, rows)
             links_total += len(rows)
         if (start // batch) % 20 == 19:

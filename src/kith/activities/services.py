@@ -202,7 +202,8 @@ def _set_links(activity: Activity, related: list[tuple[str, Any]]) -> None:
         ActivityLink.objects.filter(activity=activity).filter(_link_q(sorted(stale))).delete()
     ActivityLink.objects.bulk_create(
         [
-            ActivityLink(activity=activity, record_type=k, record_id=i, occurred_at=activity.occurred_at, type=activity.type)
+            ActivityLink(activity=activity, record_type=k, record_id=i, occurred_at=activity.occurred_at,
+                         type=activity.type, pinned=activity.pinned)
             for k, i in wanted
             if (k, i) not in existing
         ]
@@ -564,9 +565,9 @@ def update_activity(*, actor, activity: Activity, data: dict[str, Any], expected
         activity.save()
         if related is not None:
             _set_links(activity, related)
-        ActivityLink.objects.filter(activity=activity).exclude(occurred_at=activity.occurred_at).update(
-            occurred_at=activity.occurred_at
-        )
+        ActivityLink.objects.filter(activity=activity).exclude(
+            occurred_at=activity.occurred_at, pinned=activity.pinned
+        ).update(occurred_at=activity.occurred_at, pinned=activity.pinned)
         if attendees is not None:
             _set_attendees(activity, attendees)
         _finish(activity, action=AuditEntry.Action.UPDATE, actor=actor, before=before)

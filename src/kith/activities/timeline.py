@@ -112,8 +112,8 @@ def timeline(record, *, cursor: str | None = None, types: list[str] | None = Non
             entries.append(Entry("activity", at, pk, a))
         if after is None and "note" in act_types:
             pinned_ids = list(
-                ActivityLink.objects.filter(record_type=record_type, record_id=record.pk, type=ActivityType.NOTE)
-                .filter(activity__pinned=True, activity__deleted_at__isnull=True)
+                ActivityLink.objects.filter(record_type=record_type, record_id=record.pk, pinned=True, type=ActivityType.NOTE)
+                .filter(activity__deleted_at__isnull=True)
                 .order_by("-occurred_at")
                 .values_list("activity_id", flat=True)[:20]
             )

@@ -60,15 +60,16 @@ SPECIAL_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test", "in
 
 
 def clean_email(value: str) -> str:
-    """Lower-cased address; plain ASCII addresses are checked with a strict pattern, anything else by
-    email_validator (the same as kith.contacts.services.normalise_email)."""
+    """Lower-cased address; plain ASCII addresses are checked with a strict pattern, anything else (and
+    IDNA-encoded "xn--" domains, which email_validator turns into Unicode) by email_validator (the same as
+    kith.contacts.services.normalise_email)."""
     from kith.contacts.services import normalise_email
 
     text = value.strip().lower()
     if not text:
         return ""
     if (len(text) <= 254 and EMAIL_FAST.fullmatch(text) and len(text.partition("@")[0]) <= 64
-            and text.rsplit(".", 1)[-1] not in SPECIAL_DOMAINS):
+            and text.rsplit(".", 1)[-1] not in SPECIAL_DOMAINS and "--" not in text.partition("@")[2]):
         return text
     return normalise_email(value)
 
@@ -85,17 +86,17 @@ def clean_phone(value: str, region: str | None) -> str:
     in KNOWN_PHONE_TOKENS so the search index does not parse it again."""
     stored, tokens = _phone(value, region)
     if tokens is not None:
-        if len(KNOWN_PHONE_TOKENS) >= 50_000:
+        if len(KNOWN_PHONE_TOKENS) >= 20_000:  # a batch needs at most 2 × BATCH_SIZE
             KNOWN_PHONE_TOKENS.clear()
         KNOWN_PHONE_TOKENS[stored[1:]] = tokens
     return stored
 
 
-KNOWN_PHONE_TOKENS: dict[str, list[str]] = {}  # E.164 digits → search.phone_tokens of them
+KNOWN_PHONE_TOKENS: dict[str, tuple[str, ...]] = {}  # E.164 digits → search.phone_tokens of them
 
 
-@functools.lru_cache(maxsize=65536)
-def _phone(value: str, region: str | None) -> tuple[str, list[str] | None]:
+@functools.lru_cache(maxsize=32768)
+def _phone(value: str, region: str | None) -> tuple[str, tuple[str, ...] | None]:
     """normalise_phone(value, region)[0] (same rules, same errors), and search.phone_tokens of the result
     computed from the number parsed here."""
     import phonenumbers
@@ -114,7 +115,7 @@ def _phone(value: str, region: str | None) -> tuple[str, list[str] | None]:
             bare = phonenumbers.PhoneNumber(country_code=parsed.country_code, national_number=parsed.national_number,
                                             italian_leading_zero=parsed.italian_leading_zero,
                                             number_of_leading_zeros=parsed.number_of_leading_zeros)
-            return e164, search.parsed_phone_tokens(e164[1:], bare)
+            return e164, tuple(search.parsed_phone_tokens(e164[1:], bare))
     except phonenumbers.NumberParseException:
         pass
     return raw, None
@@ -498,12 +499,15 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
         )
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # = json.dumps(v, ensure_ascii=False, default=str)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _JSON(value)
 
 
 def write_audit_rows(model, entries: list[tuple[int, str, str, dict]], actor) -> None:
-    """entries: (object id, repr, action, changes)."""
+    """entries: (object id, repr, action, changes: a dict, or already its JSON text)."""
     if not entries:
         return
     ct = ContentType.objects.get_for_model(model)
@@ -517,7 +521,8 @@ def write_audit_rows(model, entries: list[tuple[int, str, str, dict]], actor) ->
         AuditEntry._meta.db_table,
         ["content_type_id", "object_id", "object_repr", "action", "actor_id", "actor_label", "changes",
          "request_id", "created_at"],
-        [(ct.pk, oid, rep[:300], action, actor_id, label, _json(changes), rid, now)
+        [(ct.pk, oid, rep[:300], action, actor_id, label, changes if isinstance(changes, str) else _json(changes),
+          rid, now)
          for oid, rep, action, changes in entries],
     )
 
@@ -545,9 +550,10 @@ def ensure_tags(names: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def index_new(kind: str, objs: list) -> None:
+def index_new(kind: str, objs: list, words: Words | None = None) -> None:
     """Search documents of records created in this transaction (so none exists yet): COPY on PostgreSQL,
-    one executemany on SQLite, plus their words in the vocabulary. Same text as search.index_many."""
+    one executemany on SQLite, plus their words in the vocabulary (those not already written by this run,
+    when given its Words). Same text as search.index_many."""
     if not objs:
         return
     rows, vocab = [], set()
@@ -562,7 +568,34 @@ def index_new(kind: str, objs: list) -> None:
                   [(doc, search.KINDS[kind], oid, title, body) for doc, title, body, oid in rows])
     else:
         copy_rows(search.TABLE, ["rowid", "title", "body"], [(doc, title, body) for doc, title, body, _ in rows])
+    if words is not None:
+        vocab = words.new(vocab)
     search._remember_terms(vocab)
+
+
+class Words:
+    """The vocabulary words a run has written in committed batches (so later batches do not send them to
+    the database again); bounded, a word dropped from it is merely sent again."""
+
+    LIMIT = 100_000
+
+    def __init__(self):
+        self.written: set[str] = set()
+        self.pending: set[str] = set()
+
+    def new(self, vocab: set[str]) -> set[str]:
+        fresh = vocab - self.written
+        self.pending |= fresh
+        return fresh
+
+    def committed(self) -> None:
+        if len(self.written) + len(self.pending) > self.LIMIT:
+            self.written.clear()
+        self.written |= self.pending
+        self.pending = set()
+
+    def rolled_back(self) -> None:
+        self.pending = set()
 
 
 # --- contacts: the bulk path ---------------------------------------------------------------------------
@@ -666,6 +699,13 @@ class ContactWriter(BaseWriter):
         self.cf_labels = {f.key: f.label for f in self.cf.values()}
         self.company_labels = {**Company.audit_fields, "tags": "Tags"}
         self._stubs: dict[int, Any] = {}
+        self.words = Words()
+        self._affixes: dict[str, tuple[str, str]] = {}  # history: a key's JSON around its value
+        # phonenumbers compiles its metadata's patterns through re's cache (512 entries), which numbers
+        # from many countries overflow; keep them compiled (bounded by the fixed metadata)
+        import phonenumbers
+
+        phonenumbers.enable_pattern_cache()
 
     # 1. normalise one row (pure Python) ------------------------------------------------------------
     def clean_row(self, row: Row) -> None:
@@ -748,9 +788,11 @@ class ContactWriter(BaseWriter):
 
     def committed(self) -> None:
         self.companies.saved()
+        self.words.committed()
 
     def rolled_back(self) -> None:
         self.companies.forget()
+        self.words.rolled_back()
 
     def match_key(self, row: Row) -> str | None:
         c = row.clean
@@ -916,7 +958,7 @@ class ContactWriter(BaseWriter):
         write_audit_rows(Company, [
             (o.pk, str(o), "create", self._changes({}, self._company_state(o), self.company_labels)) for o in objs
         ], self.actor)
-        index_new("company", objs)
+        index_new("company", objs, self.words)
         ImportChange.objects.create(imp_id=self.imp.pk, model="company", kind="created",
                                     record_ids=[o.pk for o in objs])
         return len(objs)
@@ -968,6 +1010,20 @@ class ContactWriter(BaseWriter):
             out[key] = {"old": None, "new": val, "label": label}
         return out
 
+    def _created_json(self, obj, tags: list[str]) -> str:
+        """_json(self._created_changes(obj, tags)), from the labels' JSON encoded once per run."""
+        state = self._state(obj, tags)
+        parts = []
+        for key in sorted(state):
+            affix = self._affixes.get(key)
+            if affix is None:
+                label = (self.cf_labels.get(key[14:], key) if key.startswith("custom_fields.")
+                         else self.labels.get(key, key))
+                affix = self._affixes[key] = (_json(key) + ': {"old": null, "new": ',
+                                              ', "label": ' + _json(label) + "}")
+            parts.append(affix[0] + _json(state[key]) + affix[1])
+        return "{" + ", ".join(parts) + "}"
+
     def _changes(self, before: dict, after: dict, labels: dict) -> dict:
         out = {}
         for key in sorted(set(before) | set(after)):
@@ -998,10 +1054,10 @@ class ContactWriter(BaseWriter):
             copy_rows(Contact._meta.db_table, [f.column for f in fields], tuples)
             self._tag_links(objs)
         with self.timer("history rows"):
-            write_audit_rows(Contact, [(o.pk, str(o), "create", self._created_changes(o, o._tags)) for o in objs],
+            write_audit_rows(Contact, [(o.pk, str(o), "create", self._created_json(o, o._tags)) for o in objs],
                              self.actor)
         with self.timer("search index"):
-            index_new("contact", objs)
+            index_new("contact", objs, self.words)
         ImportChange.objects.create(imp_id=self.imp.pk, model="contact", kind="created",
                                     record_ids=[o.pk for o in objs])
         return len(objs)
@@ -1013,7 +1069,9 @@ class ContactWriter(BaseWriter):
         default_owner = self.actor if getattr(self.actor, "pk", None) else None
         fields = _contact_fields()
         attnames = [f.attname for f in fields]
-        adapters = [_adapter(f) for f in fields]
+        # only these columns need adapting (JSON; datetimes on SQLite); the rest go as they are
+        special = [(i, _adapter(f)) for i, f in enumerate(fields) if _adapter(f) is not _identity]
+        adapted_now = {i: adapt(now) for i, adapt in special}
         objs, tuples = [], []
         row_cls = _new_record_class(Contact)
         base = {"created_at": now, "updated_at": now, "version": 1, "deleted_at": None, "deleted_by_id": None,
@@ -1032,7 +1090,11 @@ class ContactWriter(BaseWriter):
             values = [d.get(a, "") for a in attnames]
             obj = row_cls(dict(zip(attnames, values, strict=True)), company, owner, c.get("tags") or [])
             objs.append(obj)
-            tuples.append(tuple(adapt(v) for adapt, v in zip(adapters, values, strict=True)))
+            t = list(values)
+            for i, adapt in special:
+                v = t[i]
+                t[i] = adapted_now[i] if v is now else adapt(v)
+            tuples.append(tuple(t))
         return objs, tuples, fields
 
     def _tag_links(self, objs) -> None:
