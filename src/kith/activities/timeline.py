@@ -72,7 +72,8 @@ def _before(ts_field: str, id_field: str, cursor: tuple[dt.datetime, int, int] |
         return Q(**{f"{ts_field}__lte": c_ts})
     if rank > c_rank:
         return Q(**{f"{ts_field}__lt": c_ts})
-    return Q(**{f"{ts_field}__lt": c_ts}) | Q(**{ts_field: c_ts, f"{id_field}__lt": c_id})
+    # The redundant "<=" bound lets the database use it as an index range (an OR alone is a filter).
+    return Q(**{f"{ts_field}__lte": c_ts}) & (Q(**{f"{ts_field}__lt": c_ts}) | Q(**{ts_field: c_ts, f"{id_field}__lt": c_id}))
 
 
 def _decode(cursor: str | None) -> tuple[dt.datetime, int, int] | None:
