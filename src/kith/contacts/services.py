@@ -57,8 +57,9 @@ def normalise_email(value: Any) -> str:
         raise ValueError(f"“{text}” is not a valid email address: {exc}") from None
 
 
-def normalise_phone(value: Any, region: str | None = None) -> tuple[str, str | None]:
-    """(stored value, warning). Parsed numbers are stored in E.164; unparseable input is kept as typed."""
+def parse_phone(value: Any, region: str | None = None) -> tuple[str, phonenumbers.PhoneNumber | None]:
+    """(the input with spaces collapsed, the parsed number when it is a valid one, else None).
+    The one place the phone rules live: normalise_phone and the import engine both use it."""
     raw = " ".join(str(value or "").split())
     if not raw:
         return "", None
@@ -67,9 +68,19 @@ def normalise_phone(value: Any, region: str | None = None) -> tuple[str, str | N
     try:
         parsed = phonenumbers.parse(raw, region or settings.KITH_DEFAULT_REGION)
         if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
+            return raw, parsed
     except phonenumbers.NumberParseException:
         pass
+    return raw, None
+
+
+def normalise_phone(value: Any, region: str | None = None) -> tuple[str, str | None]:
+    """(stored value, warning). Parsed numbers are stored in E.164; unparseable input is kept as typed."""
+    raw, parsed = parse_phone(value, region)
+    if parsed is not None:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
+    if not raw:
+        return "", None
     return raw, f"“{raw}” could not be read as a phone number; it was kept as entered."
 
 

@@ -100,24 +100,17 @@ def _phone(value: str, region: str | None) -> tuple[str, tuple[str, ...] | None]
     """normalise_phone(value, region)[0] (same rules, same errors), and search.phone_tokens of the result
     computed from the number parsed here."""
     import phonenumbers
-    from django.conf import settings
 
-    raw = " ".join(str(value or "").split())
-    if not raw:
-        return "", None
-    if len(raw) > 40:
-        raise ValueError("A phone number can be at most 40 characters.")
-    try:
-        parsed = phonenumbers.parse(raw, region or settings.KITH_DEFAULT_REGION)
-        if phonenumbers.is_possible_number(parsed) and phonenumbers.is_valid_number(parsed):
-            e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-            # the number as parsing its E.164 form gives it (no extension, no raw input)
-            bare = phonenumbers.PhoneNumber(country_code=parsed.country_code, national_number=parsed.national_number,
-                                            italian_leading_zero=parsed.italian_leading_zero,
-                                            number_of_leading_zeros=parsed.number_of_leading_zeros)
-            return e164, tuple(search.parsed_phone_tokens(e164[1:], bare))
-    except phonenumbers.NumberParseException:
-        pass
+    from kith.contacts.services import parse_phone
+
+    raw, parsed = parse_phone(value, region)
+    if parsed is not None:
+        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        # the number as parsing its E.164 form gives it (no extension, no raw input)
+        bare = phonenumbers.PhoneNumber(country_code=parsed.country_code, national_number=parsed.national_number,
+                                        italian_leading_zero=parsed.italian_leading_zero,
+                                        number_of_leading_zeros=parsed.number_of_leading_zeros)
+        return e164, tuple(search.parsed_phone_tokens(e164[1:], bare))
     return raw, None
 
 
