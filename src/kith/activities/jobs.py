@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from kith.core import jobs, notifications
+from kith.core import jobs
 
 from . import services
 
@@ -30,8 +30,6 @@ def next_occurrence(task_id: int) -> dict:
     task = services.create_next_occurrence(task_id=task_id)
     return {"created": task.pk if task else None}
 
-
-notifications.on_notify(services.email_notification)
 
 
 @jobs.periodic("activities.purge", every=timedelta(hours=24))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import transaction
@@ -1288,9 +1287,6 @@ def feed_url(user) -> str:
 
     return settings.KITH_BASE_URL.rstrip("/") + reverse("calendar_feed", args=[settings_for(user).calendar_token])
 
-
-def _hostname() -> str:
-    return urlparse(settings.KITH_BASE_URL).hostname or "localhost"
 
 
 def purge_trash(*, older_than_days: int | None = None) -> dict[str, int]:
