@@ -27,6 +27,16 @@ MODELS = {"contact": Contact, "company": Company}
 NOUNS = {"contact": ("contact", "contacts"), "company": ("company", "companies")}
 QUEUE_ORDER = Ordering("confidence", ("confidence",))
 PAGE = 25
+# The queue's status switch: open pairs to review, and the decided ones (to look back, or reopen).
+STATUSES = {
+    DuplicatePair.Status.OPEN: "Open",
+    DuplicatePair.Status.DISMISSED: "Dismissed",
+    DuplicatePair.Status.MERGED: "Merged",
+}
+
+
+def _status(value: str | None) -> str:
+    return value if value in STATUSES else DuplicatePair.Status.OPEN
 
 
 def _type(value: str | None) -> str:
@@ -60,21 +70,26 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         min_conf = max(0, min(100, int(request.GET.get("min") or 0)))
     except ValueError:
         min_conf = 0
-    qs = _visible_pairs(object_type, request.user).filter(status=DuplicatePair.Status.OPEN, confidence__gte=min_conf)
+    status = _status(request.GET.get("status"))
+    qs = _visible_pairs(object_type, request.user).filter(status=status, confidence__gte=min_conf)
+    if status != DuplicatePair.Status.OPEN:
+        qs = qs.select_related("decided_by")
     cursor = request.GET.get("cursor") or None
     try:
         pairs, next_cursor = paginate(qs, ordering=QUEUE_ORDER, descending=True, cursor=cursor, limit=PAGE)
     except (ValidationError, TypeError, ValueError):
         pairs, next_cursor = [], None
     ids = {i for p in pairs for i in (p.a_id, p.b_id)}
-    objs = {o.pk: o for o in visible(model, request.user).filter(pk__in=ids).select_related(
+    # A merged pair's loser is in the trash: decided pairs show it too (named, not linked).
+    base = model.objects if status == DuplicatePair.Status.OPEN else model.all_objects
+    objs = {o.pk: o for o in visible(base.filter(pk__in=ids), request.user).select_related(
         *(["company", "owner"] if object_type == "contact" else ["owner"]))}
     rows = []
     for p in pairs:
         a, b = objs.get(p.a_id), objs.get(p.b_id)
         if a is None or b is None:
             continue
-        rows.append({"pair": p, "a": a, "b": b,
+        rows.append({"pair": p, "a": a, "b": b, "records": (a, b),
                      "lines": [(label, va, vb) for (label, va), (_, vb) in zip(_summary(a), _summary(b), strict=True)
                                if va or vb],
                      "merge_url": reverse("web:duplicate_merge", args=[object_type, p.a_id, p.b_id])
@@ -90,6 +105,11 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
         "tabs": [{"type": t, "label": NOUNS[t][1].capitalize(), "active": t == object_type,
                   "url": url_with(request.path, request.GET, type=t, cursor=None),
                   "count": _visible_pairs(t, request.user).filter(status="open").count()} for t in MODELS],
+        "status": status,
+        "statuses": [{"status": s, "label": label, "active": s == status,
+                      "url": url_with(request.path, request.GET, status=None if s == "open" else s, cursor=None),
+                      "count": _visible_pairs(object_type, request.user).filter(status=s).count()}
+                     for s, label in STATUSES.items()],
         "next_url": url_with(request.path, request.GET, cursor=next_cursor) if next_cursor else "",
         "is_first_page": not cursor,
         "last_scan": last,
@@ -112,6 +132,26 @@ def duplicate_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
         names = detection.profiles_for(pair.object_type, [pair.a_id, pair.b_id])
         label = " and ".join(names[i].label for i in (pair.a_id, pair.b_id) if i in names)
         messages.success(request, f"Marked {label} as not duplicates. They will not be proposed again.")
+    return redirect(safe_next(request, reverse("web:duplicate_list") + f"?type={pair.object_type}"))
+
+
+@login_required
+@require_POST
+def duplicate_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo "not a duplicate": the pair goes back into the review queue (the API's reopen, same permissions)."""
+    pair = DuplicatePair.objects.filter(pk=pk).first()
+    if pair is None or not _visible_pairs(pair.object_type, request.user).filter(pk=pk).exists():
+        raise Http404("No such pair.")
+    was = pair.status
+    pair = services.reopen_pair(actor=request.user, pair=pair)  # viewers: PermissionDenied (403)
+    names = detection.profiles_for(pair.object_type, [pair.a_id, pair.b_id])
+    label = " and ".join(names[i].label for i in (pair.a_id, pair.b_id) if i in names) or "the pair"
+    if was == DuplicatePair.Status.DISMISSED:
+        messages.success(request, f"Put {label} back in the duplicates queue.")
+    elif pair.status == DuplicatePair.Status.MERGED:
+        messages.error(request, "These records were merged; undo the merge instead.")
+    else:
+        messages.info(request, "This pair is already in the duplicates queue.")
     return redirect(safe_next(request, reverse("web:duplicate_list") + f"?type={pair.object_type}"))
 
 

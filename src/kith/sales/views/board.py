@@ -315,6 +315,9 @@ def _board_context(request: HttpRequest, pipeline: Pipeline) -> tuple[dict[str, 
         "create_url": reverse("web:deal_create") + f"?pipeline={pipeline.pk}",
         "nav_section": "deals",
         "fragment": is_fragment_request(request),
+        # Export (kith.exports): the deals the board shows, i.e. this pipeline with the board's filters.
+        "export_kind": "deals",
+        "export_pipeline": pipeline,
     }
     return ctx, 400 if errors else 200
 
