@@ -12,7 +12,6 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-import phonenumbers
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
@@ -23,6 +22,7 @@ from kith.core import audit, customfields, permissions, records
 from kith.core.countries import normalise_country
 from kith.core.errors import ValidationError
 from kith.core.models import AuditEntry, User
+from kith.core.phones import phonenumbers
 
 from .choices import LifecycleStage
 from .models import Company, Contact

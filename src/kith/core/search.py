@@ -46,7 +46,7 @@ def phone_tokens(e164: str) -> list[str]:
         return []
     out = [digits]
     try:
-        import phonenumbers
+        from kith.core.phones import phonenumbers
 
         parsed = phonenumbers.parse(e164 if e164.startswith("+") else "+" + digits)
         _parsed_phone_tokens(parsed, out)
@@ -67,7 +67,7 @@ def parsed_phone_tokens(digits: str, parsed) -> list[str]:
 
 
 def _parsed_phone_tokens(parsed, out: list[str]) -> None:
-    import phonenumbers
+    from kith.core.phones import phonenumbers
 
     # The national number (Italy's leading zero kept), as dialled at home with the trunk prefix
     # (UK "020 7946 0958" → 02079460958) and the local number without its area code (79460958).

@@ -25,9 +25,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from django.conf import settings
 from rapidfuzz import fuzz
+
+from kith.core.phones import phonenumbers
 
 FREE_MAIL = {
     "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "ymail.com",

@@ -124,7 +124,7 @@ def pretty_phone(value) -> str:
     if not E164_RE.match(text):
         return text
     try:
-        import phonenumbers
+        from kith.core.phones import phonenumbers
 
         return phonenumbers.format_number(
             phonenumbers.parse(text), phonenumbers.PhoneNumberFormat.INTERNATIONAL
