@@ -22,6 +22,8 @@ def test_import_benchmark_measures_kith_and_raw_copy(admin):
     assert result["import"]["companies_created"] == 15
     assert Contact.objects.count() == 300  # the raw COPY was rolled back; only the import's rows remain
     assert result["import"]["rows_per_second"] > 0
+    assert result["import"]["index_rows_per_second"] > 0
+    assert result["import"]["total_seconds"] >= result["import"]["seconds"]
     if connection.vendor == "postgresql":
         assert result["raw_copy"]["rows"] == 300 and result["raw_copy"]["rows_per_second"] > 0
         assert result["ratio"] > 0
@@ -30,5 +32,6 @@ def test_import_benchmark_measures_kith_and_raw_copy(admin):
         assert "raw_copy" not in result
     table = "\n".join(render_imports({connection.vendor: {"imports": result}},
                                      {"sqlite": "SQLite", "postgresql": "PostgreSQL"}))
-    assert "## Import" in table and "| Raw COPY rows/s | Kith import rows/s |" in table
+    assert "## Import" in table and "| Raw COPY rows/s | Write rows/s | Write / COPY | Index rows/s |" in table
     assert f"{result['import']['rows_per_second']:,.0f}" in table
+    assert f"{result['import']['total_rows_per_second']:,.0f}" in table

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import PurePath
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import File, Form, Query, Router, Schema, Status
@@ -53,11 +53,19 @@ class ImportUserOut(Schema):
 
 
 class ProgressOut(Schema):
+    phase: Literal["writing", "indexing"] | None = Field(
+        None, description="while running: `writing` (rows are read, checked and written; the records exist as "
+        "each batch commits), then `indexing` (contacts: the new records' history and search index); null "
+        "otherwise")
     rows_done: int
     total_rows: int | None = Field(description="data rows in the file; null until the run has counted them")
     percent: float | None
-    rows_per_second: float | None
-    eta_seconds: float | None = Field(description="estimated seconds left while running; null otherwise")
+    rows_per_second: float | None = Field(description="rows read, checked and written per second")
+    eta_seconds: float | None = Field(description="estimated seconds left in the current phase while running; "
+                                                  "null otherwise")
+    records_indexed: int = Field(0, description="new records whose history and search document are written")
+    records_to_index: int = Field(0, description="new records the `indexing` phase writes them for")
+    index_percent: float | None = None
 
 
 class CountsOut(Schema):
@@ -193,7 +201,9 @@ def import_dict(imp: Import, progress: dict[str, Any] | None = None) -> dict[str
                                                            "companies_created")},
         "progress": {"rows_done": p.get("rows_done", imp.rows_done), "total_rows": p.get("total_rows"),
                      "percent": p.get("percent"), "rows_per_second": p.get("rows_per_second"),
-                     "eta_seconds": p.get("eta_seconds")},
+                     "eta_seconds": p.get("eta_seconds"), "phase": p.get("phase"),
+                     "records_indexed": p.get("indexed", 0), "records_to_index": p.get("to_index", 0),
+                     "index_percent": p.get("index_percent")},
         "error": p.get("error", imp.error) or "",
         "can_undo": imp.can_undo,
         "created_by": {"id": user.pk, "name": user.display_name, "email": user.email} if user else None,

@@ -68,7 +68,8 @@ def write_csv(path: Path, rows: int, *, owner_email: str, seed: int = 7) -> list
 
 def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
     """COPY the file's rows into contacts_contact in chunks of 2,000 (the import's batch size), each chunk
-    normalised beforehand (not timed); one transaction, rolled back. Memory stays flat."""
+    normalised beforehand (not timed); one transaction, rolled back. Memory stays flat. The foreign keys
+    (owner, company) are checked as the rows arrive, as committing them would."""
     from kith.contacts.models import Contact
     from kith.imports.engine import clean_email, clean_lifecycle, clean_phone, copy_rows, db_rows, reserve_ids
 
@@ -86,6 +87,8 @@ def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
         return time.monotonic() - started
 
     with transaction.atomic(), open(path, encoding="utf-8", newline="") as f:
+        with connection.cursor() as cur:  # check the foreign keys as rows arrive (a commit would check them)
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         reader = csv.reader(f)
         next(reader)
         objs = []
@@ -154,21 +157,31 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
         imp = engine.run(imp.pk, on_progress=sample)
         wall = time.monotonic() - wall
         run_seconds = (imp.finished_at - imp.started_at).total_seconds()
+        write_seconds = (imp.written_at - imp.started_at).total_seconds()
+        index_seconds = (imp.finished_at - imp.written_at).total_seconds()
         out["import"] = {
             "status": imp.status, "created": imp.created, "failed": imp.failed,
-            "companies_created": imp.companies_created, "seconds": run_seconds, "wall_seconds": wall,
-            "rows_per_second": imp.rows_done / run_seconds if run_seconds else 0.0,
+            "companies_created": imp.companies_created, "seconds": write_seconds, "wall_seconds": wall,
+            "rows_per_second": imp.rows_done / write_seconds if write_seconds else 0.0,
+            "index_seconds": index_seconds,
+            "index_rows_per_second": imp.indexed_rows / index_seconds if index_seconds else 0.0,
+            "total_seconds": run_seconds,
+            "total_rows_per_second": imp.rows_done / run_seconds if run_seconds else 0.0,
             "rss_before_mb": round(before.get("VmRSS", 0.0), 1), "rss_peak_mb": round(peak.get("VmRSS", 0.0), 1),
             "rss_anon_before_mb": round(before.get("RssAnon", 0.0), 1),
             "rss_anon_peak_mb": round(peak.get("RssAnon", 0.0), 1),
             "stages": {k: round(v, 2) for k, v in sorted(getattr(imp, "stage_seconds", {}).items(),
                                                            key=lambda kv: -kv[1])},
         }
-        staged = sum(out["import"]["stages"].values())
-        out["import"]["stages"]["read, map and the rest"] = round(max(0.0, run_seconds - staged), 2)
-        say(f"[{connection.vendor}] Kith import: {out['import']['rows_per_second']:,.0f} rows/s "
-            f"({imp.created:,} created, {imp.companies_created:,} companies, {imp.failed} failed, "
-            f"{run_seconds:.1f} s; upload and detection {wall - run_seconds:.1f} s more)")
+        staged = sum(v for k, v in out["import"]["stages"].items() if not k.startswith("phase 2"))
+        out["import"]["stages"]["read, map and the rest"] = round(max(0.0, write_seconds - staged), 2)
+        say(f"[{connection.vendor}] Kith import, rows checked and written: "
+            f"{out['import']['rows_per_second']:,.0f} rows/s ({imp.created:,} created, "
+            f"{imp.companies_created:,} companies, {imp.failed} failed, {write_seconds:.1f} s)")
+        say(f"[{connection.vendor}] then their history and search index: "
+            f"{out['import']['index_rows_per_second']:,.0f} rows/s ({index_seconds:.1f} s); end to end "
+            f"{out['import']['total_rows_per_second']:,.0f} rows/s ({run_seconds:.1f} s; upload and detection "
+            f"{wall - run_seconds:.1f} s more)")
         say(f"[{connection.vendor}] memory: resident {out['import']['rss_before_mb']:.0f} MB before, peak "
             f"{out['import']['rss_peak_mb']:.0f} MB (own heap {out['import']['rss_anon_before_mb']:.0f} → "
             f"{out['import']['rss_anon_peak_mb']:.0f} MB; the rest is file-backed)")
@@ -176,5 +189,6 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
             + ", ".join(f"{k} {v:.1f} s" for k, v in out["import"]["stages"].items()))
         if "raw_copy" in out and out["raw_copy"]["rows_per_second"]:
             out["ratio"] = out["import"]["rows_per_second"] / out["raw_copy"]["rows_per_second"]
-            say(f"[{connection.vendor}] import / raw COPY = {out['ratio']:.0%}")
+            out["total_ratio"] = out["import"]["total_rows_per_second"] / out["raw_copy"]["rows_per_second"]
+            say(f"[{connection.vendor}] import / raw COPY = {out['ratio']:.0%} (end to end {out['total_ratio']:.0%})")
     return out

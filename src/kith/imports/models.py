@@ -5,6 +5,11 @@ Life of an import (``Import.status``)::
     uploaded ──start_import──▶ queued ──worker──▶ running ──▶ done | failed | cancelled
                                                               done ──undo_import──▶ undone
 
+A contact import runs in two phases while ``running``: first every row is checked and written (the
+records exist, deduplicated, listed and filterable: ``written_at`` is set when the last row is written),
+then the new records' history rows and search documents are written (``indexed_rows`` of
+``to_index``); the import is ``done`` when both are.
+
 ``dry_run`` imports go through the same states but write no record (only ImportProblem rows and counts).
 """
 
@@ -96,6 +101,11 @@ class Import(models.Model):
     companies_created = models.PositiveIntegerField(default=0, help_text="companies created to link contacts")
     error = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
+    written_at = models.DateTimeField(
+        null=True, blank=True, help_text="when every row was written (history and search index follow)")
+    to_index = models.PositiveIntegerField(default=0, help_text="new records whose history and search "
+                                                                "document the second phase writes")
+    indexed_rows = models.PositiveIntegerField(default=0, help_text="of to_index, written so far")
 
     class Meta:
         ordering = ["-id"]
@@ -163,6 +173,7 @@ class ImportChange(models.Model):
     record_id = models.BigIntegerField(null=True, blank=True)
     before = models.JSONField(default=dict, blank=True)
     version_after = models.PositiveIntegerField(null=True, blank=True)
+    indexed = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["id"]

@@ -231,7 +231,7 @@ class CsvSource(Source):
                     if line_no >= self._header_line and any(c.strip() for c in row):
                         seen_header = True
                     continue
-                if not any(c.strip() for c in row):
+                if not "".join(row).strip():
                     continue  # blank line
                 yield line_no, row
 

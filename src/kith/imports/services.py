@@ -258,7 +258,8 @@ def _reset(imp: Import) -> None:
     imp.status = Import.Status.UPLOADED
     imp.dry_run = False
     imp.rows_done = imp.created = imp.updated = imp.skipped = imp.failed = imp.companies_created = 0
-    imp.started_at = imp.finished_at = None
+    imp.started_at = imp.finished_at = imp.written_at = None
+    imp.to_index = imp.indexed_rows = 0
     imp.error = ""
     imp.cancel_requested = False
 
@@ -362,6 +363,9 @@ def cancel_import(*, actor, imp: Import) -> Import:
             imp.status = Import.Status.CANCELLED
             imp.finished_at = timezone.now()
             imp.cancel_requested = True
+        elif imp.status == Import.Status.RUNNING and imp.written_at is not None:
+            raise ConflictError("Every row of this import is written; only their history and search index are "
+                                "still being written, which cannot be stopped. Undo the import when it is done.")
         elif imp.status == Import.Status.RUNNING:
             imp.cancel_requested = True
         else:
@@ -392,25 +396,38 @@ def undo_import(*, actor, imp: Import) -> dict[str, Any]:
 
 
 def progress(imp: Import) -> dict[str, Any]:
-    """{"status", "dry_run", "rows_done", "total_rows", "percent", "rows_per_second", "created", "updated",
-    "skipped", "failed", "eta_seconds", "error", "finished"} from the latest committed batch."""
+    """{"status", "phase", "dry_run", "rows_done", "total_rows", "percent", "rows_per_second", "created",
+    "updated", "skipped", "failed", "eta_seconds", "indexed", "to_index", "index_percent",
+    "index_rows_per_second", "error", "finished"} from the latest committed batch.
+
+    phase: "writing" (rows are read, checked and written; rows_done of total_rows), then "indexing" (the
+    new contacts' history and search documents: indexed of to_index), None when not running. The speed and
+    time left are those of the current phase; rows_per_second after "writing" is that phase's."""
     imp = Import.objects.get(pk=imp.pk)
-    rate = None
-    eta = None
+    now = timezone.now()
+    running = imp.status == Import.Status.RUNNING
+    phase = ("indexing" if imp.written_at else "writing") if running else None
+    rate = eta = index_rate = None
     if imp.started_at and imp.rows_done:
-        end = imp.finished_at or timezone.now()
-        seconds = max((end - imp.started_at).total_seconds(), 1e-3)
-        rate = imp.rows_done / seconds
-        if imp.total_rows and imp.status == Import.Status.RUNNING and rate > 0:
+        end = imp.written_at or imp.finished_at or now
+        rate = imp.rows_done / max((end - imp.started_at).total_seconds(), 1e-3)
+        if imp.total_rows and phase == "writing" and rate > 0:
             eta = max(0.0, (imp.total_rows - imp.rows_done) / rate)
+    if imp.written_at and imp.indexed_rows:
+        end = imp.finished_at or now
+        index_rate = imp.indexed_rows / max((end - imp.written_at).total_seconds(), 1e-3)
+        if phase == "indexing":
+            eta = max(0.0, (imp.to_index - imp.indexed_rows) / index_rate)
     percent = None
     if imp.total_rows:
         percent = min(100.0, 100.0 * imp.rows_done / imp.total_rows)
     elif imp.total_rows == 0 and imp.is_finished:
         percent = 100.0
+    index_percent = min(100.0, 100.0 * imp.indexed_rows / imp.to_index) if imp.to_index else None
     return {
         "id": imp.pk,
         "status": imp.status,
+        "phase": phase,
         "dry_run": imp.dry_run,
         "rows_done": imp.rows_done,
         "total_rows": imp.total_rows,
@@ -422,6 +439,10 @@ def progress(imp: Import) -> dict[str, Any]:
         "failed": imp.failed,
         "companies_created": imp.companies_created,
         "eta_seconds": eta,
+        "indexed": imp.indexed_rows,
+        "to_index": imp.to_index,
+        "index_percent": index_percent,
+        "index_rows_per_second": index_rate,
         "error": imp.error,
         "finished": imp.is_finished,
     }

@@ -438,11 +438,14 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
     if imp.is_finished:
         problems, next_url = _problem_page(imp, None)
         n_problems = imp.problems.order_by()[:PROBLEMS_COUNT_CAP + 1].count() if next_url else len(problems)
-    rate = progress.get("rows_per_second")
+    indexing = progress.get("phase") == "indexing"
+    rate = progress.get("index_rows_per_second" if indexing else "rows_per_second")
+    percent = progress.get("index_percent" if indexing else "percent")
     return {
         "imp": imp,
         "progress": progress,
-        "percent": int(progress["percent"]) if progress.get("percent") is not None else None,
+        "indexing": indexing,
+        "percent": int(percent) if percent is not None else None,
         "rate": round(rate) if rate else None,
         "eta": eta_text(progress.get("eta_seconds")),
         "problems": problems,

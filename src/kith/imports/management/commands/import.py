@@ -103,10 +103,15 @@ class Command(BaseCommand):
                 return
             last[0] = now
             p = services.progress(current)
-            rate = f"{p['rows_per_second']:,.0f} rows/s" if p["rows_per_second"] else "… rows/s"
-            total = f"/{p['total_rows']:,}" if p["total_rows"] is not None else ""
             eta = f", ETA {_duration(p['eta_seconds'])}" if p["eta_seconds"] is not None else ""
-            line = (f"  {p['rows_done']:,}{total} rows, {rate}, {p['failed']:,} errors{eta}")
+            if p["phase"] == "indexing":
+                rate = f"{p['index_rows_per_second']:,.0f}/s" if p["index_rows_per_second"] else "…/s"
+                line = (f"  history and search index: {p['indexed']:,}/{p['to_index']:,} new records, "
+                        f"{rate}{eta}")
+            else:
+                rate = f"{p['rows_per_second']:,.0f} rows/s" if p["rows_per_second"] else "… rows/s"
+                total = f"/{p['total_rows']:,}" if p["total_rows"] is not None else ""
+                line = (f"  {p['rows_done']:,}{total} rows, {rate}, {p['failed']:,} errors{eta}")
             if tty:
                 self.say("\r" + line.ljust(78), end="")
             else:
@@ -116,10 +121,15 @@ class Command(BaseCommand):
         if tty:
             self.say("")
         p = services.progress(imp)
-        seconds = (imp.finished_at - imp.started_at).total_seconds() if imp.started_at and imp.finished_at else 0
+        end = imp.written_at or imp.finished_at
+        seconds = (end - imp.started_at).total_seconds() if imp.started_at and end else 0
         verb = "would be " if imp.dry_run else ""
         self.say(f"{imp.get_status_display()}: {imp.rows_done:,} rows in {seconds:.1f} s"
                  + (f" ({p['rows_per_second']:,.0f} rows/s)" if p["rows_per_second"] else "") + ".")
+        if imp.to_index and imp.written_at and imp.finished_at:
+            index_seconds = (imp.finished_at - imp.written_at).total_seconds()
+            self.say(f"  history and search index of {imp.indexed_rows:,} new records: {index_seconds:.1f} s more"
+                     + (f" ({p['index_rows_per_second']:,.0f}/s)" if p["index_rows_per_second"] else "") + ".")
         self.say(f"  {verb}created {imp.created:,}, {verb}updated {imp.updated:,}, skipped {imp.skipped:,}, "
                  f"failed {imp.failed:,}"
                  + (f"; companies {verb}created to link contacts: {imp.companies_created:,}"

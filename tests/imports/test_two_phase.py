@@ -1,0 +1,118 @@
+"""A contact import's two phases: rows written first (the records exist and are listed), then their history
+and search index; the progress of each in the services, the API, the page and the CLI; resuming in the
+second phase after a crash; a failure of the second phase."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from conftest import token_for
+from kith.contacts.models import Contact
+from kith.core import search
+from kith.core.models import AuditEntry
+from kith.imports import engine, services
+from kith.imports.models import Import, ImportChange
+
+from .engine_helpers import isolated_uploads, run, upload  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.django_db
+
+CSV = "First Name,Last Name,Email,Phone,Country\n" + "".join(
+    f"Quilla{i},Marrow,quilla{i}@two.example,030 123456{i},DE\n" for i in range(5))
+
+
+def history(contact) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(content_type__model="contact", object_id=contact.pk))
+
+
+def found(q: str) -> set[int]:
+    return {pk for _, pk, _ in search.search(q, kinds=["contact"])}
+
+
+def test_an_import_writes_rows_then_their_history_and_search_index(admin, monkeypatch):
+    monkeypatch.setattr(engine.BaseWriter, "batch_size", 2)  # three batches, three undo-log rows
+    imp = run(admin, upload(admin, CSV))
+    assert (imp.status, imp.created, imp.to_index, imp.indexed_rows) == ("done", 5, 5, 5)
+    assert imp.started_at <= imp.written_at <= imp.finished_at
+    assert not ImportChange.objects.filter(imp=imp, indexed=False).exists()
+    people = list(Contact.objects.filter(last_name="Marrow"))
+    assert len(people) == 5
+    for c in people:
+        (entry,) = history(c)
+        assert entry.action == "create" and entry.changes["email"]["new"] == c.email
+        assert entry.created_at == c.created_at  # the history says when the record was created
+        assert c.pk in found(c.first_name)
+    assert {c.pk for c in people} <= found("marrow")
+    p = services.progress(imp)
+    assert (p["phase"], p["indexed"], p["to_index"], p["index_percent"]) == (None, 5, 5, 100.0)
+    assert p["index_rows_per_second"] > 0
+
+
+def test_a_run_that_died_in_its_second_phase_resumes_there(admin, monkeypatch):
+    imp = upload(admin, CSV)
+    services.start_import(actor=admin, imp=imp, enqueue=False)
+    with monkeypatch.context() as m:  # the worker dies once every row is written
+        m.setattr(engine.ContactWriter, "index_created", lambda self, **kw: None)
+        engine.run(imp.pk)
+    Import.objects.filter(pk=imp.pk).update(status=Import.Status.RUNNING, finished_at=None)
+    people = list(Contact.objects.filter(last_name="Marrow"))
+    assert len(people) == 5 and not any(history(c) for c in people) and not found("marrow")
+    imp = engine.run(imp.pk, resume=True)
+    assert (imp.status, imp.rows_done, imp.created, imp.indexed_rows) == ("done", 5, 5, 5)
+    assert Contact.objects.filter(last_name="Marrow").count() == 5  # nothing written twice
+    assert all(len(history(c)) == 1 for c in people)
+    assert {c.pk for c in people} <= found("marrow")
+
+
+def test_a_failure_in_the_second_phase_keeps_the_rows_and_says_so(admin, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(engine, "write_search_rows", broken)
+    imp = run(admin, upload(admin, CSV))
+    assert imp.status == "failed" and imp.created == 5
+    assert "The rows were written, but writing their history and search index stopped" in imp.error
+    assert "disk full" in imp.error
+    assert Contact.objects.filter(last_name="Marrow").count() == 5
+    assert imp.can_undo
+
+
+@pytest.fixture
+def indexing(admin):
+    """An import in its second phase: every row written, 4 of 10 new records indexed."""
+    imp = upload(admin, CSV)
+    started = timezone.now() - dt.timedelta(seconds=10)
+    Import.objects.filter(pk=imp.pk).update(
+        status=Import.Status.RUNNING, started_at=started, written_at=started + dt.timedelta(seconds=4),
+        total_rows=10, rows_done=10, created=10, to_index=10, indexed_rows=4)
+    return Import.objects.get(pk=imp.pk)
+
+
+def test_progress_of_the_second_phase(indexing):
+    p = services.progress(indexing)
+    assert (p["phase"], p["percent"], p["indexed"], p["to_index"], p["index_percent"]) == (
+        "indexing", 100.0, 4, 10, 40.0)
+    assert p["rows_per_second"] == pytest.approx(10 / 4, rel=0.01)  # the writing phase's speed
+    assert p["index_rows_per_second"] == pytest.approx(4 / 6, rel=0.1)
+    assert p["eta_seconds"] == pytest.approx(6 / (4 / 6), rel=0.1)
+
+
+def test_the_page_and_the_api_show_the_second_phase_and_it_cannot_be_cancelled(admin, indexing):
+    c = Client()
+    c.force_login(admin)
+    page = c.get(f"/imports/{indexing.pk}/progress/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Making the new records searchable" in page
+    assert "4 of 10" in page and "Cancel import" not in page
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(admin)}"}
+    body = c.get(f"/api/v1/imports/{indexing.pk}", **auth).json()
+    assert body["status"] == "running"
+    assert {k: body["progress"][k] for k in ("phase", "records_indexed", "records_to_index", "index_percent")} == {
+        "phase": "indexing", "records_indexed": 4, "records_to_index": 10, "index_percent": 40.0}
+    r = c.post(f"/api/v1/imports/{indexing.pk}/cancel", content_type="application/json", **auth)
+    assert r.status_code == 409
+    assert "cannot be stopped" in r.json()["detail"]
+    assert not Import.objects.get(pk=indexing.pk).cancel_requested
