@@ -105,3 +105,25 @@ def test_history_json_is_the_json_of_the_changes(admin):
     contact.company_id = contact.owner_id = None
     contact.custom_fields, contact.additional_emails, contact.lifecycle_stage = {}, [], ""
     assert writer._created_json(contact, []) == "{}" == engine._json(writer._created_changes(contact, []))
+
+
+@pytest.mark.django_db
+def test_matching_reads_the_email_index_not_the_table(admin):
+    """The per-batch "which of these emails exist" query is answered from the partial unique index on both
+    databases (written like its condition: SQLite uses a partial index only then)."""
+    from django.test.utils import CaptureQueriesContext
+
+    text = "First Name,Email\n" + "".join(f"Ix{i},ix{i}@idx.example\n" for i in range(3))
+    with CaptureQueriesContext(connection) as queries:
+        imp = run(admin, upload(admin, text), match_on="email", on_duplicate="skip")
+    assert imp.created == 3
+    (sql,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT DISTINCT "email"')]
+    with connection.cursor() as cur:
+        if connection.vendor == "sqlite":
+            cur.execute("EXPLAIN QUERY PLAN " + sql)
+            plan = " ".join(str(r[-1]) for r in cur.fetchall())
+        else:
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("EXPLAIN " + sql)
+            plan = " ".join(r[0] for r in cur.fetchall())
+    assert "contact_unique_live_email" in plan, plan

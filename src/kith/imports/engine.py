@@ -86,7 +86,7 @@ def clean_country(value: str) -> str:
     return normalise_country(value)
 
 
-@functools.lru_cache(maxsize=32768)
+@functools.lru_cache(maxsize=2048)
 def clean_phone(value: str, region: str | None) -> str:
     """normalise_phone(value, region)[0]: E.164 when it parses as a valid number, else the text as typed
     (same rules, same errors; phone numbers repeat in real files: switchboards, shared lines)."""
@@ -1090,7 +1090,8 @@ class ContactWriter(BaseWriter):
         values = list(dict.fromkeys(values))
         table, col = qn(self.Contact._meta.db_table), qn(column)
         where, params = _any_of(col, values)
-        extra = f" AND {col} <> ''" if column == "email" else ""  # the unique index's own condition
+        # the partial unique index's own condition, as it is written (SQLite uses the index only then)
+        extra = f" AND NOT ({col} = '')" if column == "email" else ""
         with connection.cursor() as cur:
             cur.execute(f"SELECT DISTINCT {col} FROM {table} WHERE {where} AND deleted_at IS NULL{extra}",  # noqa: S608
                         params)
@@ -1299,12 +1300,14 @@ class ContactWriter(BaseWriter):
         documents. A batch done is marked (ImportChange.indexed), so a run resumed after a crash continues
         where it stopped."""
         Contact = self.Contact
-        pending = list(ImportChange.objects.filter(imp_id=self.imp.pk, kind="created", model="contact",
-                                                   indexed=False).order_by("pk").values_list("pk", "record_ids"))
-        if not pending:
+        # streamed, twice (a million-row import has 500 of these rows of 2,000 ids each)
+        todo = ImportChange.objects.filter(imp_id=self.imp.pk, kind="created", model="contact",
+                                           indexed=False).order_by("pk")
+        count = sum(len(ids) for ids in todo.values_list("record_ids", flat=True).iterator(chunk_size=20))
+        if not count:
             return
-        Import.objects.filter(pk=self.imp.pk).update(
-            to_index=F("indexed_rows") + sum(len(ids) for _, ids in pending))
+        Import.objects.filter(pk=self.imp.pk).update(to_index=F("indexed_rows") + count)
+        pending = todo.values_list("pk", "record_ids").iterator(chunk_size=20)
         users: dict[int, Any] = {}
         # PostgreSQL: build a batch's rows in a thread while the previous batch is written (see _Ahead);
         # SQLite: one after the other
@@ -1480,7 +1483,7 @@ class ContactWriter(BaseWriter):
         return updated, skipped
 
 
-_PHONE_TOKENS = functools.lru_cache(maxsize=20_000)(search.phone_tokens)
+_PHONE_TOKENS = functools.lru_cache(maxsize=2048)(search.phone_tokens)
 
 
 @contextlib.contextmanager
