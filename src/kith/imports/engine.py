@@ -485,15 +485,7 @@ class _Ahead:
     def _run(self, produce) -> None:
         started = time.perf_counter()
         try:
-            it = iter(produce())
-            while True:
-                t = time.perf_counter()
-                try:
-                    item = next(it)
-                except StopIteration:
-                    break
-                finally:
-                    self.seconds += time.perf_counter() - t
+            for item in self._timed(produce()):
                 if not self._put(("item", item)):
                     return
             self._put(("end", None))
@@ -502,6 +494,19 @@ class _Ahead:
         finally:
             connections.close_all()  # (this thread's own: the producer is not meant to open any)
             log.debug("import rows thread: %.1f s", time.perf_counter() - started)
+
+    def _timed(self, items: Iterable[Any]) -> Iterator[Any]:
+        """items, adding the time spent producing each to self.seconds."""
+        it = iter(items)
+        while True:
+            t = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            finally:
+                self.seconds += time.perf_counter() - t
+            yield item
 
     def _put(self, message) -> bool:
         while not self.stop.is_set():
@@ -515,16 +520,8 @@ class _Ahead:
     def __iter__(self) -> Iterator[Any]:
         if self.thread is None:  # SQLite: its statements are short and in-process; a second thread
             # would only make the two contend for the GIL at every step
-            it = iter(self.produce())
-            while True:
-                t = time.perf_counter()
-                try:
-                    item = next(it)
-                except StopIteration:
-                    return
-                finally:
-                    self.seconds += time.perf_counter() - t
-                yield item
+            yield from self._timed(self.produce())
+            return
         while True:
             kind, value = self.queue.get()
             if kind == "end":
