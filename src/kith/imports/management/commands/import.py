@@ -128,7 +128,8 @@ class Command(BaseCommand):
                  + (f" ({p['rows_per_second']:,.0f} rows/s)" if p["rows_per_second"] else "") + ".")
         if imp.to_index and imp.written_at and imp.finished_at:
             index_seconds = (imp.finished_at - imp.written_at).total_seconds()
-            self.say(f"  history and search index of {imp.indexed_rows:,} new records: {index_seconds:.1f} s more"
+            noun = "record" if imp.indexed_rows == 1 else "records"
+            self.say(f"  history and search index of {imp.indexed_rows:,} new {noun}: {index_seconds:.1f} s more"
                      + (f" ({p['index_rows_per_second']:,.0f}/s)" if p["index_rows_per_second"] else "") + ".")
         self.say(f"  {verb}created {imp.created:,}, {verb}updated {imp.updated:,}, skipped {imp.skipped:,}, "
                  f"failed {imp.failed:,}"
