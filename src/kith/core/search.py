@@ -12,9 +12,11 @@ Ranking: title matches weigh more than body matches (bm25 / ts_rank), exact resu
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db import connection
 from django.db.models.expressions import RawSQL
@@ -111,7 +113,8 @@ def index(obj) -> None:
     index_many(obj.object_type, [obj])
 
 
-def index_many(kind: str, objs: Iterable) -> None:
+def documents(kind: str, objs: Iterable) -> tuple[list[tuple[int, str, str, int]], set[str]]:
+    """The records' search documents (doc id, title, body, object id) and their words; no database."""
     rows = []
     vocab: set[str] = set()
     for obj in objs:
@@ -119,6 +122,25 @@ def index_many(kind: str, objs: Iterable) -> None:
         rows.append((_doc_id(kind, obj.pk), title, body, obj.pk))
         vocab.update(title.split())
         vocab.update(body.split())
+    return rows, vocab
+
+
+@contextlib.contextmanager
+def cached_phone_tokens(maxsize: int) -> Iterator[None]:
+    """Within the block, each phone number's search forms are worked out once (bulk writers: seeding,
+    imports; numbers repeat in real data)."""
+    global phone_tokens
+    original = phone_tokens
+    cached = functools.lru_cache(maxsize=maxsize)(original)
+    phone_tokens = lambda e164: list(cached(e164))  # noqa: E731 - a copy: callers may change their list
+    try:
+        yield
+    finally:
+        phone_tokens = original
+
+
+def index_many(kind: str, objs: Iterable) -> None:
+    rows, vocab = documents(kind, objs)
     if not rows:
         return
     with connection.cursor() as cur:

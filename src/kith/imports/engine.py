@@ -88,15 +88,11 @@ def clean_country(value: str) -> str:
 
 @functools.lru_cache(maxsize=2048)
 def clean_phone(value: str, region: str | None) -> str:
-    """normalise_phone(value, region)[0]: E.164 when it parses as a valid number, else the text as typed
-    (same rules, same errors; phone numbers repeat in real files: switchboards, shared lines)."""
-    from kith.contacts.services import parse_phone
-    from kith.core.phones import phonenumbers
+    """normalise_phone(value, region)[0], remembered (numbers repeat in real files: switchboards, shared
+    lines)."""
+    from kith.contacts.services import normalise_phone
 
-    raw, parsed = parse_phone(value, region)
-    if parsed is not None:
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return raw
+    return normalise_phone(value, region)[0]
 
 
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%y", "%d-%m-%Y", "%b %d, %Y",
@@ -368,22 +364,16 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
             imp.total_rows = source.count()
             stages["count rows"] = time.perf_counter() - counting
             Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
-            ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip),
-                           threaded=connection.vendor == "postgresql")
-            switch = sys.getswitchinterval()
-            # The importing thread waits on the database many times per batch; each time it wants the GIL
-            # back, the reading thread keeps it for up to the switch interval (5 ms by default): a short
-            # interval keeps those waits short.
-            if ahead.thread is not None:
-                sys.setswitchinterval(0.0005)
+            threaded = connection.vendor == "postgresql"
+            ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip), threaded=threaded)
             try:
-                for batch in ahead:
-                    if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
-                        raise Cancelled
-                    total.add(_write_with_fallback(writer, imp, batch, total))
-                    report()
+                with _short_switches(threaded):
+                    for batch in ahead:
+                        if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
+                            raise Cancelled
+                        total.add(_write_with_fallback(writer, imp, batch, total))
+                        report()
             finally:
-                sys.setswitchinterval(switch)
                 ahead.close()
                 stages["read, normalise and check (alongside the writes)"] = ahead.seconds
     except Cancelled:
@@ -420,6 +410,20 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
             "actor_id": imp.created_by_id,
         })
     return imp
+
+
+@contextlib.contextmanager
+def _short_switches(active: bool) -> Iterator[None]:
+    """While a second thread does Python work beside the importing thread: the importing thread waits on
+    the database many times per batch, and each time it wants the GIL back the other thread keeps it for
+    up to the switch interval (5 ms by default); a short interval keeps those waits short."""
+    switch = sys.getswitchinterval()
+    if active:
+        sys.setswitchinterval(0.0005)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch)
 
 
 class _Inline:
@@ -676,20 +680,9 @@ def index_new(kind: str, objs: list, words: Words | None = None) -> None:
     when given its Words). Same text as search.index_many."""
     if not objs:
         return
-    with _cached_phone_tokens():
-        rows, vocab = search_rows(kind, objs)
+    with search.cached_phone_tokens(2048):
+        rows, vocab = search.documents(kind, objs)
     write_search_rows(kind, rows, vocab, words)
-
-
-def search_rows(kind: str, objs: list) -> tuple[list[tuple[int, str, str, int]], set[str]]:
-    """The records' search documents (id, title, body, object id) and their words (no database)."""
-    rows, vocab = [], set()
-    for obj in objs:
-        title, body = search.document_text(obj)
-        rows.append((search._doc_id(kind, obj.pk), title, body, obj.pk))
-        vocab.update(title.split())
-        vocab.update(body.split())
-    return rows, vocab
 
 
 def write_search_rows(kind: str, rows: list[tuple[int, str, str, int]], vocab: set[str],
@@ -1311,12 +1304,9 @@ class ContactWriter(BaseWriter):
         threaded = connection.vendor == "postgresql"
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kith-import-index") \
             if threaded else _Inline()
-        switch = sys.getswitchinterval()
-        if threaded:
-            sys.setswitchinterval(0.0005)  # see run()
         previous = None
         try:
-            with _cached_phone_tokens():
+            with _short_switches(threaded), search.cached_phone_tokens(2048):
                 for change_pk, ids in pending:
                     # read this batch (the database, here) and build its rows in the other thread while
                     # the previous batch is written
@@ -1334,7 +1324,6 @@ class ContactWriter(BaseWriter):
                 if previous is not None:
                     self._phase2_write(*previous, on_progress)
         finally:
-            sys.setswitchinterval(switch)
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _phase2_rows(self, rows: list[dict[str, Any]], tags: dict[int, list[str]], users: dict[int, Any]):
@@ -1347,7 +1336,7 @@ class ContactWriter(BaseWriter):
             company = self._stub(cid, r.pop("company_name") or "") if cid else None
             objs.append(row_cls(r, company, users.get(r["owner_id"]), tags.get(r["id"], [])))
         history = [(o.pk, str(o), "create", self._created_json(o, o._tags)) for o in objs]
-        docs, vocab = search_rows("contact", objs)
+        docs, vocab = search.documents("contact", objs)
         return history, docs, vocab, time.perf_counter() - started
 
     def _phase2_write(self, change_pk: int, ids: list[int], at, built, on_progress) -> None:
@@ -1478,21 +1467,6 @@ class ContactWriter(BaseWriter):
             search.index_many("contact", changed_objs)
             ImportChange.objects.bulk_create(change_rows, batch_size=500)
         return updated, skipped
-
-
-_PHONE_TOKENS = functools.lru_cache(maxsize=2048)(search.phone_tokens)
-
-
-@contextlib.contextmanager
-def _cached_phone_tokens():
-    """Phone numbers repeat in real files (switchboards, shared lines): work out each one's search forms once
-    per process."""
-    original = search.phone_tokens
-    search.phone_tokens = lambda e164: list(_PHONE_TOKENS(e164))
-    try:
-        yield
-    finally:
-        search.phone_tokens = original
 
 
 @functools.cache

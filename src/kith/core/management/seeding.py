@@ -8,14 +8,13 @@ record gets one "created" history row; no domain events are emitted and no jobs 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import itertools
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -87,17 +86,6 @@ def insert_rows(model, objs: list, *, with_id: bool = True) -> None:
     attnames = [f.attname for f in fields]
     rows = [tuple(adapt(getattr(o, name)) for adapt, name in zip(adapters, attnames, strict=True)) for o in objs]
     insert_tuples(model._meta.db_table, [f.column for f in fields], rows)
-
-
-@contextlib.contextmanager
-def _cached_phone_tokens() -> Iterator[None]:
-    """Seeded phone numbers repeat: parse each once while indexing (phonenumbers is the slow part)."""
-    original = search.phone_tokens
-    search.phone_tokens = functools.lru_cache(maxsize=20000)(original)
-    try:
-        yield
-    finally:
-        search.phone_tokens = original
 
 
 def _names() -> list[tuple[str, str, str, str, str]]:
@@ -205,7 +193,7 @@ def seed(
                 phone=rng.choice(phones[country]), owner=rng.choice(owners), custom_fields=custom,
                 created_at=created, updated_at=created + dt.timedelta(seconds=rng.randint(0, 86400)),
             ))
-        with transaction.atomic(), _cached_phone_tokens():
+        with transaction.atomic(), search.cached_phone_tokens(20_000):
             for obj, pk in zip(objs, reserve_ids(Company, len(objs)), strict=True):
                 obj.pk = pk
             insert_rows(Company, objs)
@@ -252,7 +240,7 @@ def seed(
                 lead_source=rng.choice(demodata.LEAD_SOURCES), country=country,
                 owner=rng.choice(owners), custom_fields=custom, created_at=created, updated_at=updated,
             ))
-        with transaction.atomic(), _cached_phone_tokens():
+        with transaction.atomic(), search.cached_phone_tokens(20_000):
             for obj, pk in zip(objs, reserve_ids(Contact, len(objs)), strict=True):
                 obj.pk = pk
             insert_rows(Contact, objs)
