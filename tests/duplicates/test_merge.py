@@ -95,6 +95,27 @@ def test_related_records_and_history_move(contact, company, admin):
     assert actions(a)[0] == "unmerge" and actions(a).count("create") == 1
 
 
+def test_people_and_deals_moved_by_a_company_merge_show_it_in_their_own_history(contact, company, admin, manager):
+    a = company(name="Acme Ltd", domain="acme.com")
+    b = company(name="ACME Limited", domain="acme.co.uk")
+    ann = contact(first_name="Ann", company_id=b.pk)
+    deal = sales.create_deal(actor=admin, data={"name": "Rollout", "company_id": b.pk})
+    versions = (ann.version, Deal.objects.get(pk=deal.pk).version)
+    m = merge(actor=manager, object_type="company", survivor_id=a.pk, loser_id=b.pk)
+    for obj, before in zip((Contact.objects.get(pk=ann.pk), Deal.objects.get(pk=deal.pk)), versions, strict=True):
+        entry = audit.history(obj).first()
+        assert (entry.action, entry.actor) == ("update", manager)
+        assert entry.changes["company"]["old"]["label"] == "ACME Limited"
+        assert entry.changes["company"]["new"] == {"id": a.pk, "label": "Acme Ltd"}
+        assert obj.version == before + 1  # an edit form opened before the merge is now out of date
+    undo_merge(actor=admin, merge_id=m.pk)
+    ann = Contact.objects.get(pk=ann.pk)
+    entry = audit.history(ann).first()
+    assert (entry.action, entry.actor) == ("update", admin)
+    assert (entry.changes["company"]["old"]["id"], entry.changes["company"]["new"]["id"]) == (a.pk, b.pk)
+    assert ann.company_id == b.pk and ann.version == versions[0] + 2
+
+
 def test_deal_links_move_and_shared_deal_keeps_one_link(contact, admin):
     keep = contact(first_name="Jon", last_name="Smith")
     lose = contact(first_name="Jon", last_name="Smyth")

@@ -36,6 +36,11 @@ def _name(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}.{fn.__name__}"
 
 
+def mover_name(fn: Callable[..., Any]) -> str:
+    """The key of a mover's result in what move_related returns (and a merge stores)."""
+    return _name(fn)
+
+
 def related_mover(fn: Mover) -> Mover:
     if fn not in _movers:
         _movers.append(fn)

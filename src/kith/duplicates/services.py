@@ -24,10 +24,10 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from kith.contacts.models import Company, Contact
-from kith.core import audit, customfields, events, permissions, records
+from kith.core import audit, context, customfields, events, permissions, records
 from kith.core.errors import ConflictError, NotFoundError, ValidationError
 from kith.core.models import AuditEntry
-from kith.core.relations import move_related, undo_related
+from kith.core.relations import move_related, mover_name, undo_related
 
 from .models import DuplicatePair, Merge
 
@@ -204,6 +204,39 @@ def reopen_pair(*, actor, pair: DuplicatePair) -> DuplicatePair:
     return pair
 
 
+def _record_company_moves(results: dict[str, Any], *, old, new, actor) -> None:
+    """The people and deals a company merge moved (or its undo moved back) each get a history entry
+    ("Company: old → new", by the merge's actor) and a new version, as if edited one by one: their own
+    timelines show why the company changed, and an edit form opened before the merge cannot put back the
+    merged-away company."""
+    from kith.sales.models import Deal
+
+    from . import movers
+
+    now = timezone.now()
+    change = {"company": {"old": {"id": old.pk, "label": str(old)}, "new": {"id": new.pk, "label": str(new)},
+                          "label": "Company"}}
+    for model, mover in ((Contact, movers.move_company_contacts), (Deal, movers.move_deal_companies)):
+        result = (results or {}).get(mover_name(mover)) or {}
+        ids = list((result.get("undo") or {}).get("ids") or [])
+        if not ids:
+            continue
+        ct = ContentType.objects.get_for_model(model)
+        for i in range(0, len(ids), 1000):
+            objs = list(model.all_objects.filter(pk__in=ids[i:i + 1000], company_id=new.pk))
+            if not objs:
+                continue
+            model.all_objects.filter(pk__in=[o.pk for o in objs]).update(version=models.F("version") + 1,
+                                                                          updated_at=now)
+            AuditEntry.objects.bulk_create([
+                AuditEntry(content_type=ct, object_id=o.pk, object_repr=str(o)[:300], action=AuditEntry.Action.UPDATE,
+                           actor=actor if getattr(actor, "pk", None) else None,
+                           actor_label=getattr(actor, "email", "") or "system", changes=change,
+                           request_id=context.request_id.get())
+                for o in objs
+            ])
+
+
 def _history_entry(obj) -> AuditEntry:
     ct = ContentType.objects.get_for_model(type(obj))
     return AuditEntry.objects.filter(content_type=ct, object_id=obj.pk).order_by("-id").first()
@@ -243,6 +276,8 @@ def merge(*, actor, object_type: str, survivor_id: int, loser_id: int, choices: 
 
         # 1. related rows (deals, leads, people, history, activities …) move while the loser is still live.
         moved = move_related(object_type=object_type, source_id=loser.pk, target_id=survivor.pk)
+        if object_type == "company":
+            _record_company_moves(moved, old=loser, new=survivor, actor=actor)
 
         # 2. the loser goes to the trash: frees its unique email or domain for the survivor.
         loser.deleted_at = timezone.now()
@@ -384,6 +419,8 @@ def undo_merge(*, actor, merge_id: int) -> Merge:
         permissions.require_write(actor, survivor)
         not_undone = undo_related(object_type=m.object_type, source_id=loser.pk, target_id=survivor.pk,
                                   results=m.moved)
+        if m.object_type == "company":
+            _record_company_moves(m.moved, old=survivor, new=loser, actor=actor)
 
         before_audit = audit.snapshot(survivor)
         _apply_state(survivor, m.survivor_before)
