@@ -86,6 +86,16 @@ def test_national_numbers_are_found_as_people_write_them(admin):
     assert failures == []
 
 
+def test_digits_inside_an_email_address_are_not_read_as_a_phone_number(admin):
+    """A phone's national and local forms are added for the record's phone numbers only: digits inside an
+    e-mail address are searchable as they are, but do not make the contact show up for other numbers."""
+    contact = services.create_contact(actor=admin, data={"first_name": "Digits", "email": "d.49301234567@x.example"})
+    assert found("49301234567") == [("contact", contact.pk)]
+    assert found("0301234567") == []  # the German national form of +49 30 1234567 (not this contact's phone)
+    contact = services.update_contact(actor=admin, contact=contact, data={"phone": "+49301234567"})
+    assert found("0301234567") == [("contact", contact.pk)]
+
+
 def test_by_company_name_finds_the_company_and_its_contacts(people):
     results = found("analytical")
     assert set(results) == {ref(people["engines"]), ref(people["ada"])}

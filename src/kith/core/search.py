@@ -29,6 +29,9 @@ KIND_NAMES = {v: k for k, v in KINDS.items()}
 SHIFT = 1 << 40
 TABLE = "kith_search"  # an FTS5 table on SQLite, a tsvector table on PostgreSQL (migration core 0002)
 WORD_RE = re.compile(r"\w+", re.UNICODE)
+# a phone number in a document's body: a whole word of 6+ digits (search_document writes phones as their
+# E.164 digits; digits inside an e-mail address or a longer word are not a phone number)
+PHONE_RE = re.compile(r"(?<!\S)\+?\d{6,}(?!\S)")
 
 
 def normalise(text: str) -> str:
@@ -75,7 +78,10 @@ def _parsed_phone_tokens(parsed, out: list[str]) -> None:
     # (UK "020 7946 0958" → 02079460958) and the local number without its area code (79460958).
     national = phonenumbers.national_significant_number(parsed)
     out.append(national)
-    out.append(re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)))
+    # Only a valid number has a national format to speak of (and rphonenumbers' formatter keeps memory
+    # for every invalid number it is given: 120 MB per 400,000).
+    if phonenumbers.is_valid_number(parsed):
+        out.append(re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)))
     area = phonenumbers.length_of_geographical_area_code(parsed)
     if area:
         out.append(national[area:])
@@ -103,7 +109,7 @@ def document_text(obj) -> tuple[str, str]:
     title, body = obj.search_document()
     body_words = words(body)
     # Phone numbers arrive in the body as +digits; add their national and local forms.
-    for token in re.findall(r"\+?\d{6,}", body or ""):
+    for token in PHONE_RE.findall(body or ""):
         body_words.extend(phone_tokens(token))
     return " ".join(words(title)), " ".join(body_words)
 
