@@ -127,3 +127,28 @@ def test_matching_reads_the_email_index_not_the_table(admin):
             cur.execute("EXPLAIN " + sql)
             plan = " ".join(r[0] for r in cur.fetchall())
     assert "contact_unique_live_email" in plan, plan
+
+
+@pytest.mark.django_db
+def test_matching_on_phone_reads_the_phone_indexes_not_the_table(admin):
+    """Matching on phone looks each number up in the phone and mobile columns' partial indexes (a million-row
+    contact table is not scanned once per batch), and still finds the oldest contact with the number."""
+    from django.test.utils import CaptureQueriesContext
+
+    first = "First Name,Phone,Mobile\nPa,+4930901820,\nPb,,+4915123456789\n"
+    assert run(admin, upload(admin, first), match_on="phone", on_duplicate="skip").created == 2
+    again = "First Name,Phone\nPa2,+49 30 901820\nPb2,+49 151 23456789\nPc,+4940123456\n"
+    with CaptureQueriesContext(connection) as queries:
+        imp = run(admin, upload(admin, again), match_on="phone", on_duplicate="skip")
+    assert (imp.created, imp.skipped) == (1, 2)
+    for column, index in (("phone", "contact_phone_idx"), ("mobile", "contact_mobile_idx")):
+        (sql,) = [q["sql"] for q in queries.captured_queries if f'"contacts_contact"."{column}" IN' in q["sql"]]
+        with connection.cursor() as cur:
+            if connection.vendor == "sqlite":
+                cur.execute("EXPLAIN QUERY PLAN " + sql)
+                plan = " ".join(str(r[-1]) for r in cur.fetchall())
+            else:
+                cur.execute("SET LOCAL enable_seqscan = off")
+                cur.execute("EXPLAIN " + sql)
+                plan = " ".join(r[0] for r in cur.fetchall())
+        assert index in plan, plan

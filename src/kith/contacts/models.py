@@ -136,6 +136,9 @@ class Contact(AddressMixin, KithModel):
             models.Index(Lower("full_name"), "id", name="contact_name_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),
             models.Index(fields=["created_at", "id"], name="contact_created_idx"),
+            # exact look-ups by number (an import matching on phone; numbers are stored in E.164)
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="contact_phone_idx"),
+            models.Index(fields=["mobile"], condition=~Q(mobile=""), name="contact_mobile_idx"),
         ]
 
     def __str__(self) -> str:

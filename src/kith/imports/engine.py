@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
+import gc
 import json
 import logging
 import queue
@@ -34,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -352,52 +354,53 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
         if on_progress:
             on_progress(Import.objects.get(pk=imp.pk))
 
-    status, error = Import.Status.DONE, ""
-    try:
-        source = readers.open_source(imp.file_path, imp.format, imp.encoding, imp.delimiter)
-        actor = imp.created_by
-        writer_cls = ContactWriter if imp.object_type == "contact" else ServiceWriter
-        writer = writer_cls(imp, actor, source.columns)
-        stages = writer.timer.seconds
-        if imp.written_at is None:
-            counting = time.perf_counter()
-            imp.total_rows = source.count()
-            stages["count rows"] = time.perf_counter() - counting
-            Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
-            threaded = connection.vendor == "postgresql"
-            ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip), threaded=threaded)
-            try:
-                with _short_switches(threaded):
-                    for batch in ahead:
-                        if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
-                            raise Cancelled
-                        total.add(_write_with_fallback(writer, imp, batch, total))
-                        report()
-            finally:
-                ahead.close()
-                stages["read, normalise and check (alongside the writes)"] = ahead.seconds
-    except Cancelled:
-        status, error = Import.Status.CANCELLED, ""
-    except (readers.FileProblem, FileNotFoundError) as exc:
-        status, error = Import.Status.FAILED, str(exc) or "The uploaded file is gone."
-    except Exception as exc:
-        log.exception("import %s failed", import_id)
-        status, error = Import.Status.FAILED, f"The import stopped: {type(exc).__name__}: {exc}"
-    try:
-        Import.objects.filter(pk=imp.pk, written_at__isnull=True).update(written_at=timezone.now())
-        # the second phase, also after a cancel or a failure: what the first phase committed gets its
-        # history and search documents
-        if isinstance(writer, ContactWriter) and not imp.dry_run:
-            writer.index_created(on_progress=report)
-    except Exception as exc:
-        log.exception("import %s: the second phase failed", import_id)
-        status = Import.Status.FAILED
-        error = (f"{error} " if error else "") + (
-            "The rows were written, but writing their history and search index stopped: "
-            f"{type(exc).__name__}: {exc}")
-    finally:
-        context.request_id.reset(token)
-        _sqlite_mmap(mmap)
+    with _fewer_collections():
+        status, error = Import.Status.DONE, ""
+        try:
+            source = readers.open_source(imp.file_path, imp.format, imp.encoding, imp.delimiter)
+            actor = imp.created_by
+            writer_cls = ContactWriter if imp.object_type == "contact" else ServiceWriter
+            writer = writer_cls(imp, actor, source.columns)
+            stages = writer.timer.seconds
+            if imp.written_at is None:
+                counting = time.perf_counter()
+                imp.total_rows = source.count()
+                stages["count rows"] = time.perf_counter() - counting
+                Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
+                threaded = connection.vendor == "postgresql"
+                ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip), threaded=threaded)
+                try:
+                    with _short_switches(threaded):
+                        for batch in ahead:
+                            if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
+                                raise Cancelled
+                            total.add(_write_with_fallback(writer, imp, batch, total))
+                            report()
+                finally:
+                    ahead.close()
+                    stages["read, normalise and check (alongside the writes)"] = ahead.seconds
+        except Cancelled:
+            status, error = Import.Status.CANCELLED, ""
+        except (readers.FileProblem, FileNotFoundError) as exc:
+            status, error = Import.Status.FAILED, str(exc) or "The uploaded file is gone."
+        except Exception as exc:
+            log.exception("import %s failed", import_id)
+            status, error = Import.Status.FAILED, f"The import stopped: {type(exc).__name__}: {exc}"
+        try:
+            Import.objects.filter(pk=imp.pk, written_at__isnull=True).update(written_at=timezone.now())
+            # the second phase, also after a cancel or a failure: what the first phase committed gets its
+            # history and search documents
+            if isinstance(writer, ContactWriter) and not imp.dry_run:
+                writer.index_created(on_progress=report)
+        except Exception as exc:
+            log.exception("import %s: the second phase failed", import_id)
+            status = Import.Status.FAILED
+            error = (f"{error} " if error else "") + (
+                "The rows were written, but writing their history and search index stopped: "
+                f"{type(exc).__name__}: {exc}")
+        finally:
+            context.request_id.reset(token)
+            _sqlite_mmap(mmap)
     Import.objects.filter(pk=imp.pk).update(status=status, error=error, finished_at=timezone.now())
     imp.refresh_from_db()
     imp.stage_seconds = dict(stages)  # not stored: where the time went (kith bench prints it)
@@ -410,6 +413,22 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
             "actor_id": imp.created_by_id,
         })
     return imp
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """While importing: the objects that exist already (Django's, the app's) are left out of the cyclic
+    garbage collector's passes, and it runs less often. A batch makes hundreds of thousands of short-lived
+    objects, which each time set off a full pass over everything else (about 15% of the second phase);
+    they hold no cycles, and reference counting frees them."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 @contextlib.contextmanager
@@ -624,6 +643,7 @@ def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # = json.dumps(v, ensure_ascii=False, default=str)
+_json_str = json.encoder.encode_basestring  # what _JSON gives for a str, without the encoder's dispatch
 
 
 def _json(value: Any) -> str:
@@ -1020,10 +1040,17 @@ class ContactWriter(BaseWriter):
                 for o in found:
                     matches.setdefault(o.external_id, o)
             else:
-                found = qs.filter(phone__in=keys) | qs.filter(mobile__in=keys)
-                for o in found.order_by("pk"):
+                # one query per column, each written with its partial index's condition (so both databases
+                # read the index, not the table); the oldest contact with the number wins
+                wanted = set(keys)
+                found: dict[int, Any] = {}
+                for column in ("phone", "mobile"):
+                    for o in qs.filter(**{f"{column}__in": list(wanted)}).exclude(**{column: ""}):
+                        found[o.pk] = o
+                for pk in sorted(found):
+                    o = found[pk]
                     for p in (o.phone, o.mobile):
-                        if p in keys:
+                        if p in wanted:
                             matches.setdefault(p, o)
             if matches and not self.visible_all:
                 ok = set(permissions.visible(Contact, self.actor).filter(pk__in=[o.pk for o in matches.values()])
@@ -1173,7 +1200,8 @@ class ContactWriter(BaseWriter):
                          else self.labels.get(key, key))
                 affix = self._affixes[key] = (_json(key) + ': {"old": null, "new": ',
                                               ', "label": ' + _json(label) + "}")
-            parts.append(affix[0] + _json(state[key]) + affix[1])
+            value = state[key]
+            parts.append(affix[0] + (_json_str(value) if type(value) is str else _json(value)) + affix[1])
         return "{" + ", ".join(parts) + "}"
 
     def _changes(self, before: dict, after: dict, labels: dict) -> dict:
@@ -1333,7 +1361,7 @@ class ContactWriter(BaseWriter):
         objs = []
         for r in rows:
             cid = r["company_id"]
-            company = self._stub(cid, r.pop("company_name") or "") if cid else None
+            company = _CompanyName(cid, r.pop("company_name") or "") if cid else None
             objs.append(row_cls(r, company, users.get(r["owner_id"]), tags.get(r["id"], [])))
         history = [(o.pk, str(o), "create", self._created_json(o, o._tags)) for o in objs]
         docs, vocab = search.documents("contact", objs)
@@ -1467,6 +1495,20 @@ class ContactWriter(BaseWriter):
             search.index_many("contact", changed_objs)
             ImportChange.objects.bulk_create(change_rows, batch_size=500)
         return updated, skipped
+
+
+class _CompanyName:
+    """A new contact's company as its search document and history read it (id and name): building a
+    Company instance per row cost more than the rest of the row's second phase."""
+
+    __slots__ = ("id", "name", "pk")
+
+    def __init__(self, pk: int, name: str):
+        self.pk = self.id = pk
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @functools.cache
@@ -1828,10 +1870,72 @@ def preview_rows(imp: Import, columns: list[str], raw: list[tuple[int, list[str]
             out.append({"row_number": number, "values": values,
                         "errors": {p[0] or "row": p[2] for p in row.problems}})
         return out
-    for number, cells in raw:
-        row = mapper.row(number, cells)
-        out.append({"row_number": number, "values": dict(row.values),
-                    "errors": {p[0] or "row": p[2] for p in row.problems}})
+    return _service_preview(imp, columns, raw)
+
+
+def _service_preview(imp: Import, columns: list[str], raw: list[tuple[int, list[str]]]) -> list[dict[str, Any]]:
+    """Companies, leads and deals: each row goes through the same steps as a run (owner, tags, pipeline,
+    stage, company and contact look-ups, then the record type's create service, which normalises and
+    validates), inside a transaction that is rolled back; the values shown are the created record's. A row
+    that matches an existing record (and would update or be skipped) shows its values as read."""
+    writer = ServiceWriter(imp, imp.created_by, columns)
+    writer._counts, writer._created = Counts(), {}  # (what a batch starts with; rolled back here)
+    out = []
+    with transaction.atomic():
+        for number, cells in raw:
+            row = writer.mapper.row(number, cells)
+            values: dict[str, Any] = dict(row.values)
+            if not row.problems:
+                try:
+                    with transaction.atomic():
+                        data = writer.data_for(row)
+                        existing = writer.find(data) if not row.problems and imp.on_duplicate != "create" else None
+                        if not row.problems and existing is None:
+                            values.update(_as_imported(writer.create(actor=writer.actor, data=data), row.values))
+                except ValidationError as exc:
+                    for name, messages in exc.message_dict.items():
+                        row.fail(writer._column_for(name), row.values.get(writer._target_for(name), ""),
+                                 " ".join(messages))
+                except (PermissionDenied, ConflictError) as exc:
+                    row.fail("", "", str(exc))
+            out.append({"row_number": number, "values": values,
+                        "errors": {p[0] or "row": p[2] for p in row.problems}})
+        transaction.set_rollback(True)
+    return out
+
+
+def _as_imported(obj, read: dict[str, str]) -> dict[str, Any]:
+    """The record's stored value of each target the row had (a date or an amount as text, related records
+    by name, custom fields by key)."""
+    out: dict[str, Any] = {}
+    for target in read:
+        if target.startswith("cf_"):
+            key = target[3:]
+            if key in (obj.custom_fields or {}):
+                out[target] = obj.custom_fields[key]
+            continue
+        if target == "tags":
+            out[target] = sorted(t.name for t in obj.tags.all())
+            continue
+        if target == "contact":
+            out[target] = ", ".join(str(c) for c in obj.contacts.all()) if hasattr(obj, "contacts") else read[target]
+            continue
+        if target == "pipeline" and getattr(obj, "stage_id", None):
+            out[target] = str(obj.stage.pipeline)
+            continue
+        try:
+            f = obj._meta.get_field(target)
+        except FieldDoesNotExist:
+            continue  # e.g. a lead's full name, split into first and last name
+        value = getattr(obj, target)
+        if f.is_relation:
+            out[target] = str(value) if value is not None else ""
+        elif value is None:
+            out[target] = ""
+        elif isinstance(value, dt.date | Decimal):
+            out[target] = str(value)
+        else:
+            out[target] = value
     return out
 
 
