@@ -249,6 +249,42 @@ def test_stale_running_job_of_a_dead_worker_is_requeued_and_runs_once(calls):
     assert jobs.requeue_stale() == 0
 
 
+def test_a_long_job_that_beats_is_not_taken_for_dead(calls, monkeypatch):
+    """A job running longer than STALE_AFTER (a million-row import) calls heartbeat() as it goes: its row
+    stays claimed by its worker, so no other worker starts it a second time while it runs."""
+    seen = {}
+
+    def long_job(**kwargs):
+        me = Job.objects.get(status="running")
+        # 20 minutes in: the last heartbeat was long ago …
+        Job.objects.filter(pk=me.pk).update(locked_at=timezone.now() - timedelta(minutes=20))
+        jobs.heartbeat()  # … and it beats now
+        seen["requeued while it beats"] = jobs.requeue_stale()
+        Job.objects.filter(pk=me.pk).update(locked_at=timezone.now() - timedelta(minutes=20))
+        jobs.heartbeat()  # a second beat within HEARTBEAT_EVERY writes nothing
+        seen["requeued after a throttled beat"] = jobs.requeue_stale()
+        return "ok"
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.0)
+    jobs.job("test.long")(long_job)
+    try:
+        jobs.enqueue("test.long")
+        # the first beat writes at once; then a beat is due only an hour later
+        original = jobs.heartbeat
+
+        def beat_then_throttle():
+            original()
+            monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 3600.0)
+
+        monkeypatch.setattr(jobs, "heartbeat", beat_then_throttle)
+        ran = jobs.run_one("w1")
+    finally:
+        jobs.registry.pop("test.long", None)
+    assert ran.status == "done"
+    assert seen == {"requeued while it beats": 0, "requeued after a throttled beat": 1}
+    jobs.heartbeat()  # outside a job: nothing to do, no error
+
+
 def test_job_of_an_unregistered_name_fails_clearly(calls):
     row = Job.objects.create(name="gone.away", max_attempts=1)
     ran = jobs.run_one("w1")

@@ -9,13 +9,15 @@
   the candidate is picked with SELECT … FOR UPDATE SKIP LOCKED so many workers do not queue on one row.
 - Retries: a failing job is re-queued with exponential backoff (30 s × 2^attempt, capped at 1 h) until
   max_attempts, then marked failed with the error; an admin can retry it.
-- A worker that died mid-job: rows running for longer than STALE_AFTER are re-queued.
+- A worker that died mid-job: rows running for longer than STALE_AFTER are re-queued. A job that runs
+  longer (a million-row import) calls heartbeat() now and then, so it is not taken for dead and run twice.
 - Periodic jobs: @periodic("name", every=timedelta(...)) keeps exactly one pending row per name
   (unique_key), re-scheduled after each run.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -35,6 +37,8 @@ from .models import Job
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=15)
+HEARTBEAT_EVERY = 60.0  # seconds between two heartbeats' writes (a small fraction of STALE_AFTER)
+_running: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("kith_job_running", default=None)
 
 
 @dataclass
@@ -124,6 +128,21 @@ def _claim(worker: str) -> Job | None:
     return Job.objects.get(id=candidate)
 
 
+def heartbeat() -> None:
+    """From inside a long job: it is alive (its row's locked_at moves on, at most once a minute), so
+    requeue_stale does not hand it to another worker while it runs. Outside a job (``kith import`` in a
+    terminal, tests calling the engine directly) it does nothing."""
+    running = _running.get()
+    if running is None:
+        return
+    job_id, last = running
+    now = time.monotonic()
+    if now - last < HEARTBEAT_EVERY:
+        return
+    running[1] = now
+    Job.objects.filter(pk=job_id, status=Job.Status.RUNNING).update(locked_at=timezone.now())
+
+
 def requeue_stale() -> int:
     cutoff = timezone.now() - STALE_AFTER
     return Job.objects.filter(status=Job.Status.RUNNING, locked_at__lt=cutoff).update(
@@ -145,6 +164,7 @@ def run_one(worker: str | None = None) -> Job | None:
         return None
     spec = registry.get(row.name)
     started = time.monotonic()
+    token = _running.set([row.pk, started])
     try:
         if spec is None:
             raise LookupError(f"no job registered as {row.name!r}")
@@ -167,6 +187,8 @@ def run_one(worker: str | None = None) -> Job | None:
             result=result if isinstance(result, dict | list | str | int | float | bool) else None,
         )
         log.info("job %s #%s done in %.0f ms", row.name, row.pk, (time.monotonic() - started) * 1000)
+    finally:
+        _running.reset(token)
     if spec is not None and spec.every is not None:
         enqueue(spec.name, delay=spec.every, unique_key=f"periodic:{spec.name}")
     row.refresh_from_db()
