@@ -76,6 +76,15 @@ class CountsOut(Schema):
     companies_created: int = Field(description="companies created to link contacts by company name")
 
 
+class UndoProgressOut(Schema):
+    records_done: int = Field(description="records the undo has gone through")
+    records_total: int = Field(description="records it goes through: what the import created and updated")
+    percent: float
+    deleted: int = Field(description="records removed so far")
+    restored: int = Field(description="records restored so far")
+    not_undone_count: int = Field(description="records left as they are because they changed since")
+
+
 class ImportOut(Schema):
     id: int
     object_type: str = Field(description="contact, company, lead or deal")
@@ -84,15 +93,19 @@ class ImportOut(Schema):
     format: str = Field(description="csv, xlsx or vcf")
     encoding: str
     delimiter: str
-    status: str = Field(description="uploaded, queued, running, done, failed, cancelled or undone")
+    status: str = Field(description="uploaded, queued, running, done, failed, cancelled, undoing (a large undo "
+                        "running as a background job: see `undo`) or undone")
     dry_run: bool = Field(description="true for a run that checks every row and writes nothing")
     mapping: dict[str, str | None] = Field(description="column → target (a field, cf_<key>), or null to ignore")
     match_on: str = Field(description="email, phone, domain, external_id, name, or empty (no matching)")
     on_duplicate: str = Field(description="skip, fill (empty fields only), overwrite or create")
     counts: CountsOut
     progress: ProgressOut
-    error: str = Field(description="why the run failed as a whole, if it did")
+    error: str = Field(description="why the run failed as a whole, if it did; or why an undo stopped midway "
+                       "(what it undid stays undone; undo again to continue)")
     can_undo: bool
+    undo: UndoProgressOut | None = Field(description="the undo's progress and counts while it runs, after it "
+                                         "stopped midway or finished; null before any undo")
     created_by: ImportUserOut | None
     created_at: dt.datetime
     started_at: dt.datetime | None
@@ -172,7 +185,9 @@ class NotUndoneOut(Schema):
 class UndoOut(Schema):
     deleted: int = Field(description="records the import created that were removed")
     restored: int = Field(description="records the import updated whose earlier values were restored")
-    not_undone: list[NotUndoneOut] = Field(description="records left as they are because they changed since")
+    not_undone: list[NotUndoneOut] = Field(description="records left as they are because they changed since "
+                                           "(the first 1,000; empty while a queued undo runs)")
+    not_undone_count: int = Field(0, description="how many records were left as they are in all")
     import_: ImportOut = Field(alias="import")
 
     model_config = ConfigDict(populate_by_name=True)
@@ -206,6 +221,7 @@ def import_dict(imp: Import, progress: dict[str, Any] | None = None) -> dict[str
                      "index_percent": p.get("index_percent")},
         "error": p.get("error", imp.error) or "",
         "can_undo": imp.can_undo,
+        "undo": services.undo_progress(imp),
         "created_by": {"id": user.pk, "name": user.display_name, "email": user.email} if user else None,
         "created_at": imp.created_at,
         "started_at": imp.started_at,
@@ -270,7 +286,7 @@ def list_imports(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=200, description=common.LIMIT_DESCRIPTION),
     cursor: str | None = Query(None, description=common.CURSOR_DESCRIPTION),
-    status: str | None = Query(None, description="uploaded, queued, running, done, failed, cancelled or undone"),
+    status: str | None = Query(None, description="uploaded, queued, running, done, failed, cancelled, undoing or undone"),
     object_type: str | None = Query(None, description="contact, company, lead or deal"),
 ):
     qs = services.visible_imports(request.auth)
@@ -340,23 +356,31 @@ def cancel_import(request: HttpRequest, id: int):
 
 
 @router.post(
-    "/{int:id}/undo", response=with_errors({200: UndoOut}, (*errors.ACTION, 409)), operation_id="undo_import",
-    auth=write_auth, by_alias=True, summary="Undo an import",
+    "/{int:id}/undo", response=with_errors({200: UndoOut, 202: UndoOut}, (*errors.ACTION, 409)),
+    operation_id="undo_import", auth=write_auth, by_alias=True, summary="Undo an import",
     description="Removes the records the import created and restores the fields it updated, where nothing else "
-    "has changed those records since; `not_undone` lists the others and why. An import that wrote nothing, or "
-    "was already undone, is 409.",
+    "has changed those records since; `not_undone` lists the others and why.\n\n"
+    "**200**: an import that wrote at most 2,000 records (the server's KITH_IMPORT_UNDO_INLINE_MAX) is undone "
+    "at once; the answer is its report.\n\n"
+    "**202**: a larger one is undone by a background job: the import's status is `undoing` and the answer "
+    "holds what is undone so far (`not_undone` empty). Follow it with GET /imports/{id}: `undo` has the "
+    "progress, then the counts once the status is `undone`. Should the job stop midway, the status goes back "
+    "to what it was, `error` says why, and undoing again continues with the rest.\n\n"
+    "An import that wrote nothing, is being undone, or was already undone, is 409.",
 )
 def undo_import(request: HttpRequest, id: int):
     imp = _get(request, id)
     report = services.undo_import(actor=request.auth, imp=imp)
     imp.refresh_from_db()
-    return {
+    body = {
         "deleted": int(report.get("deleted", 0)),
         "restored": int(report.get("restored", 0)),
         "not_undone": [{"type": str(item.get("type", "")), "id": item.get("id"), "label": str(item.get("label", "")),
                         "reason": str(item.get("reason", ""))} for item in report.get("not_undone") or []],
+        "not_undone_count": int(report.get("not_undone_count", 0)),
         "import": import_dict(imp),
     }
+    return Status(202, body) if report.get("queued") else body
 
 
 @router.get(

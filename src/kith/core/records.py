@@ -6,11 +6,13 @@ inside its transaction. Nothing here commits on its own.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from . import audit, events, search
@@ -18,6 +20,30 @@ from .errors import ConflictError, ValidationError
 from .models import AuditEntry, Tag
 
 MAX_TAG_LENGTH = 64
+
+# Deleting many records at once (an import's undo): receivers of ``deleting_many`` (sender: the model,
+# ids: the records' ids) do their per-record clean-up once for all of them, and a post_delete receiver
+# that would repeat it record by record skips the records ``deleted_in_bulk`` names.
+deleting_many = Signal()
+_bulk_deleting: contextvars.ContextVar[tuple[type, frozenset[int]] | None] = contextvars.ContextVar(
+    "kith_bulk_deleting", default=None)
+
+
+def delete_many(model, ids: list[int]) -> None:
+    """Delete these records (in the trash or not) as the ORM does, cascades and signals included, with the
+    per-record clean-up of post_delete receivers done once for the lot (see deleting_many)."""
+    deleting_many.send(sender=model, ids=list(ids))
+    token = _bulk_deleting.set((model, frozenset(ids)))
+    try:
+        model.all_objects.filter(pk__in=ids).delete()
+    finally:
+        _bulk_deleting.reset(token)
+
+
+def deleted_in_bulk(instance) -> bool:
+    """Whether this record is being deleted by delete_many (its receivers' clean-up is done already)."""
+    current = _bulk_deleting.get()
+    return current is not None and isinstance(instance, current[0]) and instance.pk in current[1]
 
 
 def parse_version(value: Any) -> int | None:

@@ -132,6 +132,16 @@ def forget_pairs(object_type: str, record_id: int) -> None:
     open_pairs.filter(b_id=record_id).delete()
 
 
+def forget_records(object_type: str, record_ids: list[int]) -> None:
+    """forget_pairs, and the records' match keys, for many records going away at once."""
+    for i in range(0, len(record_ids), 1000):
+        chunk = record_ids[i:i + 1000]
+        MatchKey.objects.filter(object_type=object_type, record_id__in=chunk).delete()
+        open_pairs = DuplicatePair.objects.filter(object_type=object_type, status=DuplicatePair.Status.OPEN)
+        open_pairs.filter(a_id__in=chunk).delete()
+        open_pairs.filter(b_id__in=chunk).delete()
+
+
 def rebuild_keys(object_type: str, progress: Callable[[str], None] | None = None) -> int:
     """All keys of one type from scratch, in batches of their own transactions. Returns records keyed."""
     MatchKey.objects.filter(object_type=object_type).delete()

@@ -11,6 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from kith.contacts.models import Company, Contact
+from kith.core import records
 
 from .models import MatchKey
 
@@ -30,5 +31,15 @@ def _refresh_keys(sender, instance, raw=False, **kwargs):
 def _drop_keys(sender, instance, **kwargs):
     from .detection import forget_pairs
 
+    if records.deleted_in_bulk(instance):  # done for the lot by _drop_keys_of_many
+        return
     MatchKey.objects.filter(object_type=instance.object_type, record_id=instance.pk).delete()
     forget_pairs(instance.object_type, instance.pk)
+
+
+@receiver(records.deleting_many, sender=Contact, dispatch_uid="duplicates-drop-many-contacts")
+@receiver(records.deleting_many, sender=Company, dispatch_uid="duplicates-drop-many-companies")
+def _drop_keys_of_many(sender, ids, **kwargs):
+    from .detection import forget_records
+
+    forget_records(sender.object_type, ids)

@@ -45,7 +45,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from kith.core import audit, context, customfields, events, permissions, records, search
+from kith.core import audit, context, customfields, events, jobs, permissions, records, search
 from kith.core.errors import ConflictError, PermissionDenied, ValidationError
 from kith.core.models import AuditEntry, CustomField, Tag, User
 
@@ -350,7 +350,8 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
         log.warning("import %s: resuming %s", imp.pk,
                     "its second phase" if imp.written_at else f"after row {skip}")
 
-    def report() -> None:
+    def report() -> None:  # after every batch, in both phases
+        jobs.heartbeat()
         if on_progress:
             on_progress(Import.objects.get(pk=imp.pk))
 
@@ -1949,12 +1950,59 @@ def _model(name: str):
     return {"contact": Contact, "company": Company, "lead": Lead, "deal": Deal}[name]
 
 
+UNDO_CHUNK = 2000  # created records deleted per transaction (and per progress update)
+NOT_UNDONE_KEPT = 1000  # items of the not-undone list kept in the report; not_undone_count has them all
+def undo_size(imp: Import) -> int:
+    """How many records an undo of this import goes through: what it created and updated, and the companies
+    it created to link contacts. Decides whether the undo runs in the request or as a job."""
+    return imp.created + imp.updated + imp.companies_created
+
+
+def undo_start_report(imp: Import) -> dict[str, Any]:
+    """The report an undo starts from. After an undo that stopped midway, the records it deleted stay
+    deleted (so its count carries on) and the status and error to put back if this one stops too are those
+    from before the first attempt (not "undoing", nor the "Undo stopped" message)."""
+    prior = imp.undo_report or {}
+    return {"deleted": int(prior.get("deleted", 0)), "restored": int(prior.get("restored", 0)), "not_undone": [],
+            "not_undone_count": 0,
+            "status_before": prior.get("status_before", imp.status) if imp.status == Import.Status.UNDOING
+            else imp.status,
+            "error_before": prior.get("error_before", imp.error)}
+
+
+def _undo_report(result: dict[str, Any]) -> dict[str, Any]:
+    return {"deleted": result["deleted"], "restored": result["restored"],
+            "not_undone": result["not_undone"][:NOT_UNDONE_KEPT], "not_undone_count": result["not_undone_count"]}
+
+
+def _not_undone(result: dict[str, Any], item: dict[str, Any]) -> None:
+    """Count a record left as it is; only the first NOT_UNDONE_KEPT are listed (an undo of millions of
+    records changed since must not hold them all in memory or in the report)."""
+    result["not_undone_count"] += 1
+    if len(result["not_undone"]) < NOT_UNDONE_KEPT:
+        result["not_undone"].append(item)
+
+
 def undo(*, imp: Import, actor) -> dict[str, Any]:
-    """See services.undo_import."""
-    result: dict[str, Any] = {"deleted": 0, "restored": 0, "not_undone": []}
+    """See services.undo_import. Restores the updates (newest first, one transaction each), then deletes
+    the created records in chunks of UNDO_CHUNK (one transaction each: records first, the companies made
+    for them last). After every chunk ``undo_done`` and the report so far are saved, so the import's page
+    and GET /imports/{id} show the progress; at the end the report is kept in ``undo_report``.
+
+    If it stops on an error, the status and error go back to what they were (the error says the undo
+    stopped) and the exception propagates: what it undid stays undone, and undoing again continues, skipping
+    the records already deleted and the updates already restored (``ImportChange.undone_version``)."""
+    start = undo_start_report(imp)
+    state = {"status_before": start.pop("status_before"), "error_before": start.pop("error_before")}
+    result: dict[str, Any] = {**start, "restored": 0}
+    done = 0
     token = context.request_id.set(f"import-{imp.pk}-undo")
     try:
         updates = imp.changes.filter(kind="updated")
+        order = {"contact": 0, "lead": 0, "deal": 0, "company": 1}
+        created = sorted(imp.changes.filter(kind="created"), key=lambda c: (order.get(c.model, 0), -c.pk))
+        total = sum(len(c.record_ids) for c in created) + updates.count()
+        Import.objects.filter(pk=imp.pk).update(undo_total=total, undo_done=0)
         # A record this import created and then updated (the same key twice in the file) is simply removed;
         # its version when the import ended is that of its last update.
         last_version: dict[tuple[str, int], int] = {}
@@ -1962,82 +2010,135 @@ def undo(*, imp: Import, actor) -> dict[str, Any]:
         if updates.exists():
             for model in set(updates.values_list("model", flat=True)):
                 ids: set[int] = set()
-                for chunk in imp.changes.filter(kind="created", model=model).values_list("record_ids", flat=True):
-                    ids.update(chunk)
+                for c in created:
+                    if c.model == model:
+                        ids.update(c.record_ids)
                 created_ids[model] = ids
+        # the versions the restores of an earlier attempt left (the oldest change restored last)
         restored: dict[tuple[str, int], int] = {}
-        # Updates first (newest first), then creations: records first, the companies made for them last.
-        for ch in updates.order_by("-id").iterator(chunk_size=500):
+        for model, record_id, version in updates.filter(undone_version__isnull=False).order_by("-id") \
+                .values_list("model", "record_id", "undone_version"):
+            restored[(model, record_id)] = version
+            done += 1
+        for ch in updates.filter(undone_version__isnull=True).order_by("-id").iterator(chunk_size=500):
             key = (ch.model, ch.record_id)
             if ch.record_id in created_ids.get(ch.model, ()):
                 last_version[key] = max(last_version.get(key, 0), ch.version_after or 0)
-                continue
-            _undo_update(ch, actor, result, restored)
+            else:
+                _undo_update(ch, actor, result, restored)
+            done += 1
+            if done % 500 == 0:
+                _undo_progress(imp, done, result, state)
         result["restored"] = len(restored)
         created_ids.clear()
-        order = {"contact": 0, "lead": 0, "deal": 0, "company": 1}
-        created = sorted(imp.changes.filter(kind="created"), key=lambda c: (order.get(c.model, 0), -c.pk))
         for ch in created:
             ids = list(ch.record_ids)
-            for i in range(0, len(ids), 1000):
-                _undo_created(ch.model, ids[i: i + 1000], actor, result, imp, last_version)
-        Import.objects.filter(pk=imp.pk).update(status=Import.Status.UNDONE, undone_at=timezone.now(),
-                                                undone_by=actor if getattr(actor, "pk", None) else None)
+            for i in range(0, len(ids), UNDO_CHUNK):
+                chunk = ids[i: i + UNDO_CHUNK]
+                _undo_created(ch.model, chunk, actor, result, imp, last_version)
+                done += len(chunk)
+                _undo_progress(imp, done, result, state)
+        Import.objects.filter(pk=imp.pk).update(
+            status=Import.Status.UNDONE, undone_at=timezone.now(),
+            undone_by=actor if getattr(actor, "pk", None) else None, error=state["error_before"],
+            undo_done=total, undo_report=_undo_report(result))
+    except Exception as exc:
+        reason = str(exc).strip() or type(exc).__name__
+        log.warning("undo of import %s stopped after %s records: %s", imp.pk, done, reason)
+        Import.objects.filter(pk=imp.pk).update(
+            status=state["status_before"], undo_done=done, undo_report={**_undo_report(result), **state},
+            error=f"Undo stopped: {reason}; what was undone stays undone; undo again to continue.")
+        raise
     finally:
         context.request_id.reset(token)
     return result
 
 
+def _undo_progress(imp: Import, done: int, result: dict[str, Any], state: dict[str, Any]) -> None:
+    jobs.heartbeat()
+    Import.objects.filter(pk=imp.pk).update(undo_done=done, undo_report={**_undo_report(result), **state})
+
+
+_LABEL_FIELDS = {"contact": ("full_name", "email"), "lead": ("full_name", "email"), "company": ("name",),
+                 "deal": ("name",)}
+
+
 def _undo_created(model_name: str, ids: list[int], actor, result: dict, imp: Import,
                   last_version: dict[tuple[str, int], int]) -> None:
+    """Delete one chunk of the records the import created, those still as it left them, in one transaction.
+    Loads only what deciding and labelling needs (version, trash, the fields str() shows); the history rows,
+    search documents and records go in a few statements for the whole chunk. Ids no longer there (deleted
+    since, or by an earlier undo attempt) are skipped."""
     model = _model(model_name)
     with transaction.atomic():
-        objs = list(model.all_objects.select_for_update().filter(pk__in=ids)) if connection.vendor == "postgresql" \
-            else list(model.all_objects.filter(pk__in=ids))
+        qs = model.all_objects.filter(pk__in=ids).only("pk", "version", "deleted_at", *_LABEL_FIELDS[model_name])
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update()
         deletable = []
-        for o in objs:
+        for o in qs:
             if o.version != last_version.get((model_name, o.pk), 1):
                 reason = ("moved to the trash since the import" if o.deleted_at else
                           f"changed since the import (now at version {o.version})")
-                result["not_undone"].append({"type": model_name, "id": o.pk, "label": str(o), "reason": reason})
+                _not_undone(result, {"type": model_name, "id": o.pk, "label": str(o), "reason": reason})
                 continue
-            if model_name == "company":
-                # the records this undo removed are gone already; any other link keeps the company
-                contacts, deals = o.contacts.count(), o.deals.count()
-                if contacts or deals:
-                    links = " and ".join(t for t in (f"{contacts} contact(s)" if contacts else "",
-                                                     f"{deals} deal(s)" if deals else "") if t)
-                    result["not_undone"].append({"type": "company", "id": o.pk, "label": str(o),
-                                                 "reason": f"{links} not from this import link to it now"})
-                    continue
             deletable.append(o)
+        if model_name == "company" and deletable:
+            deletable = _unlinked_companies(deletable, result)
         if not deletable:
             return
         write_audit_rows(model, [(o.pk, str(o), "delete", {"import": {"old": None, "new": f"undo of import "
                                                                        f"#{imp.pk}", "label": "Import"}})
                                  for o in deletable], actor)
         pks = [o.pk for o in deletable]
-        column = "id" if connection.vendor == "postgresql" else "rowid"
+        where, params = _any_of("id" if connection.vendor == "postgresql" else "rowid",
+                                [search._doc_id(model_name, pk) for pk in pks], "bigint")
         with connection.cursor() as cur:
-            cur.executemany(f"DELETE FROM {search.TABLE} WHERE {column} = %s",  # noqa: S608
-                            [(search._doc_id(model_name, pk),) for pk in pks])
-        model.all_objects.filter(pk__in=pks).delete()
+            cur.execute(f"DELETE FROM {search.TABLE} WHERE {where}", params)  # noqa: S608
+        records.delete_many(model, pks)
         result["deleted"] += len(pks)
+
+
+def _unlinked_companies(companies: list, result: dict) -> list:
+    """The companies no contact or deal links to now (the records this undo removed are gone already; any
+    other link keeps the company, listed as not undone). Counted per chunk, as the related managers
+    (``company.contacts``, ``company.deals``: the default managers) would one by one."""
+    from django.db.models import Count
+
+    from kith.contacts.models import Contact
+    from kith.sales.models import Deal
+
+    pks = [o.pk for o in companies]
+    links = {}
+    for rel_model in (Contact, Deal):
+        links[rel_model] = dict(rel_model._default_manager.filter(company_id__in=pks).order_by()
+                                .values_list("company_id").annotate(n=Count("pk")))
+    keep = []
+    for o in companies:
+        contacts, deals = links[Contact].get(o.pk, 0), links[Deal].get(o.pk, 0)
+        if contacts or deals:
+            text = " and ".join(t for t in (f"{contacts} contact(s)" if contacts else "",
+                                            f"{deals} deal(s)" if deals else "") if t)
+            _not_undone(result, {"type": "company", "id": o.pk, "label": str(o),
+                                 "reason": f"{text} not from this import link to it now"})
+            continue
+        keep.append(o)
+    return keep
 
 
 def _undo_update(ch: ImportChange, actor, result: dict, restored: dict[tuple[str, int], int]) -> None:
     """Restore one update; ``restored`` holds the versions this undo already left (a record the import
-    updated twice is restored twice, newest change first)."""
+    updated twice is restored twice, newest change first). The change is marked restored
+    (``undone_version``) in the same transaction, so an undo that stops later does not try it again."""
     model = _model(ch.model)
     with transaction.atomic():
         obj = model.all_objects.select_for_update().filter(pk=ch.record_id).first()
         if obj is None:
-            result["not_undone"].append({"type": ch.model, "id": ch.record_id, "label": f"#{ch.record_id}",
-                                         "reason": "deleted since the import"})
+            _not_undone(result, {"type": ch.model, "id": ch.record_id, "label": f"#{ch.record_id}",
+                                 "reason": "deleted since the import"})
             return
         if obj.version not in (ch.version_after, restored.get((ch.model, obj.pk))) or obj.deleted_at is not None:
-            result["not_undone"].append({"type": ch.model, "id": obj.pk, "label": str(obj),
-                                         "reason": f"changed since the import (now at version {obj.version})"})
+            _not_undone(result, {"type": ch.model, "id": obj.pk, "label": str(obj),
+                                 "reason": f"changed since the import (now at version {obj.version})"})
             return
         before = audit.snapshot(obj)
         for name, value in ch.before.items():
@@ -2062,4 +2163,5 @@ def _undo_update(ch: ImportChange, actor, result: dict, restored: dict[tuple[str
         obj.save()
         records.finish_write(obj, action=AuditEntry.Action.UPDATE, actor=actor, before=before)
         restored[(ch.model, obj.pk)] = obj.version
+        ImportChange.objects.filter(pk=ch.pk).update(undone_version=obj.version)
 

@@ -21,6 +21,26 @@ def run_import(import_id: int) -> dict:
             "failed": imp.failed}
 
 
+@job("imports.undo", max_attempts=1)
+def undo_import(import_id: int, actor_id: int | None = None) -> dict:
+    """Undo a large import (queued by services.undo_import, which set it ``undoing``); returns the counts of
+    its report. Should it stop on an error, kith.imports.engine.undo has put the import's status back and
+    said why in its error (what it undid stays undone; undoing again continues), and the job fails with it.
+    An import no longer ``undoing`` (this job re-queued after it finished) is left alone."""
+    from kith.core.models import User
+
+    from .engine import undo
+    from .models import Import
+
+    imp = Import.objects.filter(pk=import_id).first()
+    if imp is None or imp.status != Import.Status.UNDOING:
+        return {"status": imp.status if imp else "missing"}
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    report = undo(imp=imp, actor=actor)
+    return {"status": Import.Status.UNDONE, "deleted": report["deleted"], "restored": report["restored"],
+            "not_undone": report["not_undone_count"]}
+
+
 def keep_days() -> int:
     return int(getattr(settings, "KITH_IMPORT_KEEP_DAYS", 30))
 
@@ -36,7 +56,7 @@ def cleanup_files() -> int:
 
     cutoff = timezone.now() - timedelta(days=keep_days())
     old = Import.objects.exclude(file_path="").filter(created_at__lt=cutoff).exclude(
-        status__in=[Import.Status.QUEUED, Import.Status.RUNNING])
+        status__in=Import.ACTIVE)
     removed = 0
     for imp in old.iterator():
         Path(imp.file_path).unlink(missing_ok=True)

@@ -4,6 +4,12 @@ Life of an import (``Import.status``)::
 
     uploaded ──start_import──▶ queued ──worker──▶ running ──▶ done | failed | cancelled
                                                               done ──undo_import──▶ undone
+                                                  done | failed | cancelled ──undo_import──▶ undoing ──▶ undone
+
+Undo runs in the request when the import wrote at most ``KITH_IMPORT_UNDO_INLINE_MAX`` (2,000) records;
+a larger one runs as the "imports.undo" job while the import is ``undoing`` (``undo_done`` of ``undo_total``).
+An undo job that stops midway puts the status back (``error`` says so): what it undid stays undone, and
+undoing again continues with the rest.
 
 A contact import runs in two phases while ``running``: first every row is checked and written (the
 records exist, deduplicated, listed and filterable: ``written_at`` is set when the last row is written),
@@ -47,6 +53,7 @@ class Import(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
         UNDONE = "undone", "Undone"
+        UNDOING = "undoing", "Undoing"
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -67,7 +74,7 @@ class Import(models.Model):
         EXTERNAL_ID = "external_id", "External ID"
         NAME = "name", "Exact name"
 
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
+    ACTIVE = (Status.QUEUED, Status.RUNNING, Status.UNDOING)
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED, Status.UNDONE)
 
     object_type = models.CharField(max_length=16, choices=ObjectType.choices)
@@ -106,6 +113,12 @@ class Import(models.Model):
     to_index = models.PositiveIntegerField(default=0, help_text="new records whose history and search "
                                                                 "document the second phase writes")
     indexed_rows = models.PositiveIntegerField(default=0, help_text="of to_index, written so far")
+    undo_total = models.PositiveIntegerField(default=0, help_text="records the undo goes through")
+    undo_done = models.PositiveIntegerField(default=0, help_text="of undo_total, gone through so far")
+    undo_report = models.JSONField(
+        default=dict, blank=True,
+        help_text='{"deleted", "restored", "not_undone": [the first 1,000 {"type", "id", "label", "reason"}], '
+                  '"not_undone_count"}: the finished undo\'s report, or so far while undoing or after it stopped')
 
     class Meta:
         ordering = ["-id"]
@@ -158,7 +171,8 @@ class ImportChange(models.Model):
     kind "created": ``record_ids`` lists the records created (version 1 each, undone by deleting them when
     still at version 1). kind "updated": one row per record with ``before`` (the field values it replaced,
     by attribute name) and ``version_after``; undone by restoring ``before`` when the record is still at
-    ``version_after``. ``model`` is "contact", "company", "lead" or "deal" (companies created to link contacts
+    ``version_after``; ``undone_version`` is then the version the restore left (so an undo that stopped
+    midway and is run again skips it). ``model`` is "contact", "company", "lead" or "deal" (companies created to link contacts
     are recorded as "company").
     """
 
@@ -173,6 +187,7 @@ class ImportChange(models.Model):
     record_id = models.BigIntegerField(null=True, blank=True)
     before = models.JSONField(default=dict, blank=True)
     version_after = models.PositiveIntegerField(null=True, blank=True)
+    undone_version = models.PositiveIntegerField(null=True, blank=True)
     indexed = models.BooleanField(default=True)
 
     class Meta:

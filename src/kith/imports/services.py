@@ -374,13 +374,23 @@ def cancel_import(*, actor, imp: Import) -> Import:
     return imp
 
 
+def undo_inline_max() -> int:
+    """Imports that wrote at most this many records (KITH_IMPORT_UNDO_INLINE_MAX, 2,000) are undone in the
+    request, so the person sees the result at once; larger ones as a background job with progress."""
+    return int(getattr(settings, "KITH_IMPORT_UNDO_INLINE_MAX", 2000))
+
+
 def undo_import(*, actor, imp: Import) -> dict[str, Any]:
     """Remove the records the import created and restore the fields it updated, record by record, where
     nothing else has changed them since (their version is still the one the import left).
 
-    Returns {"deleted": n, "restored": n, "not_undone": [{"type", "id", "label", "reason"}]}.
+    An import that wrote at most undo_inline_max() records is undone now; returns
+    {"deleted": n, "restored": n, "not_undone": [{"type", "id", "label", "reason"}] (the first 1,000),
+    "not_undone_count": n}. A larger one becomes ``undoing`` and the "imports.undo" job undoes it (its
+    progress and, at the end, the same report are on the import: undo_progress); returns the report so far
+    (what an earlier undo that stopped midway did) with "queued": True.
     """
-    from .engine import undo
+    from .engine import undo, undo_size, undo_start_report
 
     _require(actor, imp)
     with transaction.atomic():
@@ -388,8 +398,33 @@ def undo_import(*, actor, imp: Import) -> dict[str, Any]:
         if not locked.can_undo:
             if locked.status == Import.Status.UNDONE:
                 raise ConflictError("This import was already undone.")
+            if locked.status == Import.Status.UNDOING:
+                raise ConflictError("This import is being undone already.")
             raise ConflictError("Only a finished import that wrote records can be undone.")
+        size = undo_size(locked)
+        if size > undo_inline_max():
+            report = undo_start_report(locked)
+            locked.status = Import.Status.UNDOING
+            locked.undo_total, locked.undo_done, locked.undo_report = size, 0, report
+            locked.save(update_fields=["status", "undo_total", "undo_done", "undo_report"])
+            jobs.enqueue("imports.undo", import_id=locked.pk, actor_id=getattr(actor, "pk", None), max_attempts=1,
+                         unique_key=f"import-undo:{locked.pk}")
+            return {"deleted": report["deleted"], "restored": report["restored"], "not_undone": [],
+                    "not_undone_count": 0, "queued": True}
     return undo(imp=locked, actor=actor)
+
+
+def undo_progress(imp: Import) -> dict[str, Any] | None:
+    """{"records_done", "records_total", "percent", "deleted", "restored", "not_undone_count"} of the undo
+    running, stopped or finished; None before any undo (and for imports undone before undos kept a report)."""
+    report = imp.undo_report or {}
+    if not report and imp.status != Import.Status.UNDOING:
+        return None
+    total, done = imp.undo_total, min(imp.undo_done, imp.undo_total)
+    percent = 100.0 * done / total if total else (100.0 if imp.status == Import.Status.UNDONE else 0.0)
+    return {"records_done": done, "records_total": total, "percent": round(percent, 1),
+            "deleted": int(report.get("deleted", 0)), "restored": int(report.get("restored", 0)),
+            "not_undone_count": int(report.get("not_undone_count", len(report.get("not_undone") or [])))}
 
 
 # --- reading -------------------------------------------------------------------------------------------

@@ -36,7 +36,6 @@ PAGE_SIZE = 25
 PROBLEMS_SHOWN = 100
 PROBLEMS_COUNT_CAP = 100_000
 POLL_SECONDS = 1
-UNDO_SESSION_KEY = "kith.import_undo.{pk}"
 
 
 # --- who sees and changes imports ----------------------------------------------------------------------
@@ -401,18 +400,10 @@ def import_undo(request, pk: int):
     except (ValidationError, ConflictError) as exc:
         _errors_to_messages(request, exc)
     else:
-        request.session[UNDO_SESSION_KEY.format(pk=imp.pk)] = _jsonable(report)
+        if report.get("queued"):
+            messages.info(request, "The import is being undone in the background. This page shows how far it "
+                                   "got, and what could not be undone when it is done.")
     return redirect(imp.get_absolute_url())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
 
 
 # --- record page and progress --------------------------------------------------------------------------
@@ -439,6 +430,10 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
         problems, next_url = _problem_page(imp, None)
         n_problems = imp.problems.order_by()[:PROBLEMS_COUNT_CAP + 1].count() if next_url else len(problems)
     indexing = progress.get("phase") == "indexing"
+    undo = services.undo_progress(imp)
+    # an undo that stopped midway put the status back and its reason in the error; the import's own error
+    # (why a failed run failed) is kept in its report
+    undo_stopped = bool(imp.undo_report) and imp.status not in (Import.Status.UNDOING, Import.Status.UNDONE)
     rate = progress.get("index_rows_per_second" if indexing else "rows_per_second")
     percent = progress.get("index_percent" if indexing else "percent")
     return {
@@ -458,6 +453,11 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
         "can_map": can_map(imp),
         "poll_seconds": POLL_SECONDS,
         "step": 3,
+        "undo": undo,
+        "undo_percent": int(undo["percent"]) if undo else None,
+        "undo_stopped": undo_stopped,
+        "import_error": (imp.undo_report.get("error_before", "") if undo_stopped else imp.error),
+        "undo_report": imp.undo_report if imp.status == Import.Status.UNDONE else None,
     }
 
 
@@ -466,7 +466,6 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
 def import_detail(request, pk: int):
     imp = get_import(request, pk)
     ctx = _status_context(request, imp)
-    ctx["undo_report"] = request.session.pop(UNDO_SESSION_KEY.format(pk=imp.pk), None)
     return render(request, "imports/detail.html", ctx)
 
 
