@@ -222,6 +222,8 @@ KITH_BASE_URL = os.environ.get("KITH_BASE_URL", "http://127.0.0.1:8000")
 # Uploaded import files are kept this many days (for the failed-rows download), then deleted; the import
 # records and their counts stay.
 KITH_IMPORT_KEEP_DAYS = int(os.environ.get("KITH_IMPORT_KEEP_DAYS", "30"))
+# an import that wrote more records than this is undone by a background job (with progress), not in the request
+KITH_IMPORT_UNDO_INLINE_MAX = int(os.environ.get("KITH_IMPORT_UNDO_INLINE_MAX", "2000"))
 # Exports: up to this many rows download at once, larger ones run as a job; prepared files kept this long.
 KITH_EXPORT_STREAM_LIMIT = int(os.environ.get("KITH_EXPORT_STREAM_LIMIT", "5000"))
 KITH_EXPORT_KEEP_HOURS = int(os.environ.get("KITH_EXPORT_KEEP_HOURS", "168"))

@@ -152,3 +152,32 @@ def test_matching_on_phone_reads_the_phone_indexes_not_the_table(admin):
                 cur.execute("EXPLAIN " + sql)
                 plan = " ".join(r[0] for r in cur.fetchall())
         assert index in plan, plan
+
+
+@pytest.mark.django_db
+def test_an_import_puts_the_connections_sqlite_settings_back(admin):
+    """The import maps no file into memory and checkpoints its log less often while it runs; afterwards the
+    connection (a worker's, serving other jobs next) has its own settings again."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite connection settings")
+
+    def settings_now():
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA wal_autocheckpoint")
+            checkpoint = cur.fetchone()[0]
+            cur.execute("PRAGMA mmap_size")
+            row = cur.fetchone()
+        return checkpoint, row[0] if row else None
+
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA wal_autocheckpoint=777")
+    before = settings_now()
+    seen = []
+    from kith.imports import services
+
+    imp = upload(admin, "First Name,Email\nAa,aa@set.example\n")
+    services.start_import(actor=admin, imp=imp, enqueue=False)
+    imp = engine.run(imp.pk, on_progress=lambda _imp: seen.append(settings_now()))
+    assert imp.created == 1
+    assert seen and seen[0][0] == 20_000  # while it ran
+    assert settings_now() == before == (777, before[1])
