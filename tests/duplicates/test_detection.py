@@ -155,3 +155,17 @@ def test_scoring_reasons_directly():
     conf, reasons = matching.score("contact", a, b)
     assert reasons == ["similar name (80%) and the same email name (jsmith)"] or reasons[0].startswith("similar name")
     assert 40 <= conf < 90
+
+
+def test_candidate_pairs_are_kept_packed_and_come_out_once_each_in_order(monkeypatch):
+    """A scan's candidate pairs are packed into sorted runs as they gather (a million-contact scan proposes
+    millions); reading them merges the runs and drops a pair proposed by two blocks."""
+    monkeypatch.setattr(detection, "PAIR_RUN", 3)
+    pairs = detection.Pairs()
+    proposed = [(9 << 32) | 12, (1 << 32) | 2, (5 << 32) | 7, (1 << 32) | 2, (3 << 32) | 4, (5 << 32) | 7,
+                (2 << 32) | 3, (9 << 32) | 12]
+    for p in proposed:
+        pairs.add(p)
+    assert len(pairs.runs) >= 2  # packed as they came
+    assert list(pairs) == sorted(set(proposed))
+    assert [len(b) for b in pairs.batches(2)] == [2, 2, 1]

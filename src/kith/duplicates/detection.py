@@ -13,9 +13,11 @@ A scan (full or incremental) works in four streaming steps, so memory stays smal
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import time
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +43,8 @@ NAME_LIKE = ("n:", "s:", "f:", "l:", "b:")  # larger blocks skipped: a name many
 ORG_KEYS = ("c:", "o:")  # the same company or work domain: near names are compared however large
 BATCH = 2000
 SCORE_BATCH = 4000
-PROFILE_CACHE = 300_000  # profiles kept between scoring batches (about 300 MB at most)
+PROFILE_CACHE = 100_000  # profiles kept between scoring batches (about 100 MB at most)
+PAIR_RUN = 500_000  # candidate pairs de-duplicated in memory before they are packed into a sorted run
 
 
 def min_confidence() -> int:
@@ -165,7 +168,47 @@ def rebuild_keys(object_type: str, progress: Callable[[str], None] | None = None
 # --- candidate pairs -----------------------------------------------------------------------------------
 
 
-def _block_pairs(key: str, members: list[int], pairs: set[int], sizes: dict[str, int]) -> None:
+class Pairs:
+    """The candidate pairs of a scan, each once, in order, in little memory: a million-contact scan can
+    propose millions of pairs (its large company and work-domain blocks), which a set of Python ints held
+    at about 60 bytes each (gigabytes). Here pairs gather in a set of at most PAIR_RUN, which is then packed
+    as a sorted run of 8-byte integers; iterating merges the runs, dropping repeats (a pair that shares two
+    blocks is proposed twice)."""
+
+    def __init__(self):
+        self.runs: list[array] = []
+        self.pending: set[int] = set()
+
+    def add(self, pair: int) -> None:
+        self.pending.add(pair)
+        if len(self.pending) >= PAIR_RUN:
+            self._pack()
+
+    def _pack(self) -> None:
+        if self.pending:
+            self.runs.append(array("Q", sorted(self.pending)))
+            self.pending = set()
+
+    def __iter__(self) -> Iterator[int]:
+        self._pack()
+        last = None
+        for pair in heapq.merge(*self.runs):
+            if pair != last:
+                yield pair
+                last = pair
+
+    def batches(self, size: int) -> Iterator[list[int]]:
+        batch: list[int] = []
+        for pair in self:
+            batch.append(pair)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def _block_pairs(key: str, members: list[int], pairs: Pairs, sizes: dict[str, int]) -> None:
     n = len(members)
     if n < 2:
         return
@@ -213,9 +256,9 @@ def _blocks(object_type: str, keys_filter: str, params: list[Any]) -> Iterator[t
             yield current, members
 
 
-def candidate_pairs(object_type: str, changed: list[int] | None = None) -> tuple[set[int], dict[str, int]]:
+def candidate_pairs(object_type: str, changed: list[int] | None = None) -> tuple[Pairs, dict[str, int]]:
     """Pairs to compare (as a_id << 32 | b_id) and the size of every block of three or more records."""
-    pairs: set[int] = set()
+    pairs = Pairs()
     common: dict[str, int] = {}
     if changed is None:
         for key, members in _blocks(object_type, "", []):
@@ -282,15 +325,13 @@ def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
         records = len(changed)
     say(f"  {object_type}: keys ready for {records:,} records in {time.monotonic() - started:.1f} s")
     pairs, common = candidate_pairs(object_type, changed)
-    say(f"  {object_type}: {len(pairs):,} candidate pairs ({len(common):,} blocks of 3 or more) "
+    say(f"  {object_type}: candidate pairs ready ({len(common):,} blocks of 3 or more) "
         f"after {time.monotonic() - started:.1f} s")
     found_keys: set[int] = set()
-    created = 0
-    ordered = sorted(pairs)
-    del pairs
+    created = candidates = 0
     cache: dict[int, matching.Profile] = {}
-    for i in range(0, len(ordered), SCORE_BATCH):
-        chunk = ordered[i:i + SCORE_BATCH]
+    for chunk in pairs.batches(SCORE_BATCH):
+        candidates += len(chunk)
         ids = {c >> 32 for c in chunk} | {c & 0xFFFFFFFF for c in chunk}
         profiles = profiles_for(object_type, ids, cache)
         scored: dict[int, tuple[int, list[str]]] = {}
@@ -303,12 +344,13 @@ def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
                 scored[c] = (conf, reasons)
         found_keys.update(scored)
         created += _store(object_type, scored)
+    say(f"  {object_type}: {candidates:,} candidate pairs compared after {time.monotonic() - started:.1f} s")
     removed = _prune(object_type, found_keys, changed)
-    run.records, run.candidates, run.found, run.created = records, len(ordered), len(found_keys), created
+    run.records, run.candidates, run.found, run.created = records, candidates, len(found_keys), created
     run.finished_at = timezone.now()
     run.seconds = time.monotonic() - started
     run.save()
-    return ScanResult(object_type, run.mode, records, len(ordered), len(found_keys), created, removed, run.seconds)
+    return ScanResult(object_type, run.mode, records, candidates, len(found_keys), created, removed, run.seconds)
 
 
 def _store(object_type: str, scored: dict[int, tuple[int, list[str]]]) -> int:
