@@ -104,3 +104,33 @@ def test_real_kith_process(tmp_path):
         bad = kith("import", "contacts", str(FILES / "ragged.csv"))
         assert bad.returncode == 1
         assert "row 3: This row has 5 values but the header has 3 columns" in bad.stdout
+
+
+def test_undo_from_the_command_line_whatever_the_size(admin, settings, tmp_path):
+    """`kith import undo ID` undoes in its own process, also an import the page would hand to a worker (no
+    worker needed); a record changed since is listed and the exit code is 1; a second undo is refused."""
+    from kith.contacts import services as contacts
+    from kith.imports.models import Import
+
+    settings.KITH_IMPORT_UNDO_INLINE_MAX = 2
+    path = tmp_path / "people.csv"
+    path.write_text("First Name,Email\n" + "".join(f"U{i},u{i}@undo.example\n" for i in range(5)))
+    out, code = kith_import("contacts", path)
+    assert code == 0 and Contact.objects.count() == 5, out
+    imp = Import.objects.get()
+    edited = Contact.objects.get(email="u3@undo.example")
+    contacts.update_contact(actor=admin, contact=edited, data={"job_title": "Kept"})
+
+    out, code = kith_import("undo", imp.pk)
+    assert code == 1, out
+    assert f"Undoing import #{imp.pk} (people.csv): 5 records" in out
+    assert "removed 4 records the import created" in out
+    assert f"contact #{edited.pk} U3: changed since the import" in out
+    assert list(Contact.objects.values_list("email", flat=True)) == ["u3@undo.example"]
+    imp.refresh_from_db()
+    assert imp.status == "undone" and imp.undo_report["deleted"] == 4
+
+    out, code = kith_import("undo", imp.pk)
+    assert code == 2 and "already undone" in out
+    out, code = kith_import("undo", "999999")
+    assert code != 0 and "No import #999999" in out

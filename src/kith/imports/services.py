@@ -380,7 +380,7 @@ def undo_inline_max() -> int:
     return int(getattr(settings, "KITH_IMPORT_UNDO_INLINE_MAX", 2000))
 
 
-def undo_import(*, actor, imp: Import) -> dict[str, Any]:
+def undo_import(*, actor, imp: Import, enqueue: bool = True) -> dict[str, Any]:
     """Remove the records the import created and restore the fields it updated, record by record, where
     nothing else has changed them since (their version is still the one the import left).
 
@@ -388,7 +388,8 @@ def undo_import(*, actor, imp: Import) -> dict[str, Any]:
     {"deleted": n, "restored": n, "not_undone": [{"type", "id", "label", "reason"}] (the first 1,000),
     "not_undone_count": n}. A larger one becomes ``undoing`` and the "imports.undo" job undoes it (its
     progress and, at the end, the same report are on the import: undo_progress); returns the report so far
-    (what an earlier undo that stopped midway did) with "queued": True.
+    (what an earlier undo that stopped midway did) with "queued": True. enqueue=False leaves that undo to
+    the caller (``kith import undo`` runs engine.undo in its own process; "queued" is then False).
     """
     from .engine import undo, undo_size, undo_start_report
 
@@ -407,10 +408,11 @@ def undo_import(*, actor, imp: Import) -> dict[str, Any]:
             locked.status = Import.Status.UNDOING
             locked.undo_total, locked.undo_done, locked.undo_report = size, 0, report
             locked.save(update_fields=["status", "undo_total", "undo_done", "undo_report"])
-            jobs.enqueue("imports.undo", import_id=locked.pk, actor_id=getattr(actor, "pk", None), max_attempts=1,
-                         unique_key=f"import-undo:{locked.pk}")
+            if enqueue:
+                jobs.enqueue("imports.undo", import_id=locked.pk, actor_id=getattr(actor, "pk", None),
+                             max_attempts=1, unique_key=f"import-undo:{locked.pk}")
             return {"deleted": report["deleted"], "restored": report["restored"], "not_undone": [],
-                    "not_undone_count": 0, "queued": True}
+                    "not_undone_count": 0, "queued": enqueue, "undoing": True}
     return undo(imp=locked, actor=actor)
 
 

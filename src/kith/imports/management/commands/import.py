@@ -1,4 +1,5 @@
-"""kith import contacts|companies|leads|deals FILE: import a file in this process, with a live progress line."""
+"""kith import contacts|companies|leads|deals FILE: import a file in this process, with a live progress line.
+kith import undo ID: undo an import in this process."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=sorted(KINDS), help="what the file holds")
-        parser.add_argument("file", help="the file to import (.csv, .txt, .tsv, .xlsx, .vcf)")
+        parser.add_argument("kind", choices=[*sorted(KINDS), "undo"],
+                            help="what the file holds; or undo, to undo the import numbered FILE")
+        parser.add_argument("file", help="the file to import (.csv, .txt, .tsv, .xlsx, .vcf); with undo, the "
+                                         "import's number (as kith import and the imports page show it)")
         parser.add_argument("--mapping", help="name of a saved mapping to use")
         parser.add_argument("--dry-run", action="store_true", help="validate every row, write nothing")
         parser.add_argument("--on-duplicate", choices=["skip", "fill", "overwrite", "create"], default=None,
@@ -34,6 +37,34 @@ class Command(BaseCommand):
                             default=None, help="how rows are matched with existing records")
         parser.add_argument("--user", help="import as this user (email); default: the first active admin")
         parser.add_argument("--show-mapping", action="store_true", help="print the column mapping before running")
+
+    def undo(self, number: str, actor) -> None:
+        """Undo an import here and now, whatever its size (the page and the API hand a large one to a
+        worker); prints what was removed and restored, and the records left as they were (exit 1 if any)."""
+        from kith.imports import engine, services
+        from kith.imports.models import Import
+
+        imp = Import.objects.filter(pk=int(number)).first() if number.isdigit() else None
+        if imp is None:
+            raise usage_error(f"No import #{number} (see the imports page, or the number kith import printed).")
+        try:
+            report = services.undo_import(actor=actor, imp=imp, enqueue=False)
+        except ConflictError as exc:
+            raise CommandError(exc.message, returncode=2) from None
+        if report.get("undoing"):
+            self.say(f"Undoing import #{imp.pk} ({imp.file_name}): {engine.undo_size(imp):,} records …")
+            started = time.monotonic()
+            report = engine.undo(imp=Import.objects.get(pk=imp.pk), actor=actor)
+            self.say(f"  done in {time.monotonic() - started:.1f} s")
+        self.say(f"Undone: removed {report['deleted']:,} records the import created, restored "
+                 f"{report['restored']:,} it updated.")
+        left = report.get("not_undone_count", len(report.get("not_undone") or []))
+        if left:
+            self.say(f"Left as they are ({left:,}, changed since the import):")
+            for item in (report.get("not_undone") or [])[:50]:
+                self.say(f"  {item.get('type', '')} #{item.get('id')} {item.get('label', '')}: "
+                         f"{item.get('reason', '')}")
+            raise CommandError(f"{left:,} record(s) could not be undone.", returncode=1)
 
     def say(self, text: str, *, end: str = "\n") -> None:
         self.stdout.write(text, ending=end)
@@ -44,10 +75,6 @@ class Command(BaseCommand):
         from kith.imports import engine, services
         from kith.imports.models import Import, SavedMapping
 
-        object_type = KINDS[options["kind"]]
-        path = Path(options["file"])
-        if not path.is_file():
-            raise usage_error(f"No such file: {path}")
         if options["user"]:
             actor = User.objects.filter(email__iexact=options["user"], is_active=True).first()
             if actor is None:
@@ -56,6 +83,12 @@ class Command(BaseCommand):
             actor = User.objects.filter(is_active=True, role=Role.ADMIN).order_by("pk").first()
             if actor is None:
                 raise usage_error("There is no active admin; create one with `kith user create` or pass --user.")
+        if options["kind"] == "undo":
+            return self.undo(options["file"], actor)
+        object_type = KINDS[options["kind"]]
+        path = Path(options["file"])
+        if not path.is_file():
+            raise usage_error(f"No such file: {path}")
         try:
             with open(path, "rb") as f:
                 imp = services.create_import(actor=actor, object_type=object_type, file_name=path.name, fileobj=f)
