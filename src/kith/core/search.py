@@ -46,6 +46,8 @@ def words(text: str) -> list[str]:
 
 
 def phone_tokens(e164: str) -> list[str]:
+    """A number's digits, its national number (Italy's leading zero kept), as dialled at home with the trunk
+    prefix (UK "020 7946 0958" → 02079460958) and the local number without its area code (79460958)."""
     digits = re.sub(r"\D", "", e164 or "")
     if not digits:
         return []
@@ -54,39 +56,20 @@ def phone_tokens(e164: str) -> list[str]:
         from kith.core.phones import phonenumbers
 
         parsed = phonenumbers.parse(e164 if e164.startswith("+") else "+" + digits)
-        _parsed_phone_tokens(parsed, out)
+        national = phonenumbers.national_significant_number(parsed)
+        out.append(national)
+        # Only a valid number has a national format to speak of (and rphonenumbers' formatter keeps memory
+        # for every invalid number it is given: 120 MB per 400,000).
+        if phonenumbers.is_valid_number(parsed):
+            out.append(re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)))
+        area = phonenumbers.length_of_geographical_area_code(parsed)
+        if area:
+            out.append(national[area:])
+        if len(national) > 7:
+            out.append(national[-7:])
     except Exception:  # noqa: S110 - not a parseable number; its digits are enough
         pass
     return list(dict.fromkeys(t for t in out if t))
-
-
-def parsed_phone_tokens(digits: str, parsed) -> list[str]:
-    """phone_tokens("+" + digits) from a number already parsed (country code, national number, Italian
-    leading zeros: what parsing its E.164 form gives), without parsing it again (the import's fast path)."""
-    out = [digits]
-    try:
-        _parsed_phone_tokens(parsed, out)
-    except Exception:  # noqa: S110 - as in phone_tokens
-        pass
-    return list(dict.fromkeys(t for t in out if t))
-
-
-def _parsed_phone_tokens(parsed, out: list[str]) -> None:
-    from kith.core.phones import phonenumbers
-
-    # The national number (Italy's leading zero kept), as dialled at home with the trunk prefix
-    # (UK "020 7946 0958" → 02079460958) and the local number without its area code (79460958).
-    national = phonenumbers.national_significant_number(parsed)
-    out.append(national)
-    # Only a valid number has a national format to speak of (and rphonenumbers' formatter keeps memory
-    # for every invalid number it is given: 120 MB per 400,000).
-    if phonenumbers.is_valid_number(parsed):
-        out.append(re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)))
-    area = phonenumbers.length_of_geographical_area_code(parsed)
-    if area:
-        out.append(national[area:])
-    if len(national) > 7:
-        out.append(national[-7:])
 
 
 def _doc_id(kind: str, object_id: int) -> int:

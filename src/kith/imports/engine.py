@@ -1896,8 +1896,7 @@ def _service_preview(imp: Import, columns: list[str], raw: list[tuple[int, list[
                 try:
                     with transaction.atomic():
                         data = writer.data_for(row)
-                        existing = writer.find(data) if not row.problems and imp.on_duplicate != "create" else None
-                        if not row.problems and existing is None:
+                        if not row.problems and (imp.on_duplicate == "create" or writer.find(data) is None):
                             values.update(_as_imported(writer.create(actor=writer.actor, data=data), row.values))
                 except ValidationError as exc:
                     for name, messages in exc.message_dict.items():
@@ -1958,6 +1957,8 @@ def _model(name: str):
 
 UNDO_CHUNK = 2000  # created records deleted per transaction (and per progress update)
 NOT_UNDONE_KEPT = 1000  # items of the not-undone list kept in the report; not_undone_count has them all
+
+
 def undo_size(imp: Import) -> int:
     """How many records an undo of this import goes through: what it created and updated, and the companies
     it created to link contacts. Decides whether the undo runs in the request or as a job."""
