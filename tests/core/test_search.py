@@ -228,3 +228,15 @@ def test_index_can_be_rebuilt(admin, people):
     assert contact_ids("lovelace") == [people["ada"].pk]
     search.clear()
     assert found("analytical") == []
+
+
+@pytest.mark.django_db
+def test_sqlite_index_merges_its_segments_sixteen_at_a_time():
+    """FTS5's default (4) made bulk writes re-merge the same entries over and over (migration core 0005)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("an FTS5 setting")
+    with connection.cursor() as cur:
+        cur.execute("SELECT v FROM kith_search_config WHERE k = 'automerge'")
+        assert cur.fetchone() == (16,)

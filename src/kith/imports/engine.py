@@ -344,70 +344,73 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
     # 20,000 pages (80 MB) of log, a page changed by several batches is copied once: about half the time
     # the write phase spent committing, at 200k rows.
     checkpoint = _sqlite_pragma("wal_autocheckpoint", 20_000)
-    total = Counts()
-    skip = 0
-    stages: dict[str, float] = {}
-    writer: BaseWriter | None = None
-    if resuming:
-        total = Counts(rows=imp.rows_done, created=imp.created, updated=imp.updated, skipped=imp.skipped,
-                       failed=imp.failed, companies=imp.companies_created)
-        skip = imp.rows_done
-        log.warning("import %s: resuming %s", imp.pk,
-                    "its second phase" if imp.written_at else f"after row {skip}")
+    # put back whatever ends the run, an error or the worker being stopped (a BaseException: this
+    # process may go on to other work)
+    try:
+        total = Counts()
+        skip = 0
+        stages: dict[str, float] = {}
+        writer: BaseWriter | None = None
+        if resuming:
+            total = Counts(rows=imp.rows_done, created=imp.created, updated=imp.updated, skipped=imp.skipped,
+                           failed=imp.failed, companies=imp.companies_created)
+            skip = imp.rows_done
+            log.warning("import %s: resuming %s", imp.pk,
+                        "its second phase" if imp.written_at else f"after row {skip}")
 
-    def report() -> None:  # after every batch, in both phases
-        jobs.heartbeat()
-        if on_progress:
-            on_progress(Import.objects.get(pk=imp.pk))
+        def report() -> None:  # after every batch, in both phases
+            jobs.heartbeat()
+            if on_progress:
+                on_progress(Import.objects.get(pk=imp.pk))
 
-    with _fewer_collections():
-        status, error = Import.Status.DONE, ""
-        try:
-            source = readers.open_source(imp.file_path, imp.format, imp.encoding, imp.delimiter)
-            actor = imp.created_by
-            writer_cls = ContactWriter if imp.object_type == "contact" else ServiceWriter
-            writer = writer_cls(imp, actor, source.columns)
-            stages = writer.timer.seconds
-            if imp.written_at is None:
-                counting = time.perf_counter()
-                imp.total_rows = source.count()
-                stages["count rows"] = time.perf_counter() - counting
-                Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
-                threaded = connection.vendor == "postgresql"
-                ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip), threaded=threaded)
-                try:
-                    with _short_switches(threaded):
-                        for batch in ahead:
-                            if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
-                                raise Cancelled
-                            total.add(_write_with_fallback(writer, imp, batch, total))
-                            report()
-                finally:
-                    ahead.close()
-                    stages["read, normalise and check (alongside the writes)"] = ahead.seconds
-        except Cancelled:
-            status, error = Import.Status.CANCELLED, ""
-        except (readers.FileProblem, FileNotFoundError) as exc:
-            status, error = Import.Status.FAILED, str(exc) or "The uploaded file is gone."
-        except Exception as exc:
-            log.exception("import %s failed", import_id)
-            status, error = Import.Status.FAILED, f"The import stopped: {type(exc).__name__}: {exc}"
-        try:
-            Import.objects.filter(pk=imp.pk, written_at__isnull=True).update(written_at=timezone.now())
-            # the second phase, also after a cancel or a failure: what the first phase committed gets its
-            # history and search documents
-            if isinstance(writer, ContactWriter) and not imp.dry_run:
-                writer.index_created(on_progress=report)
-        except Exception as exc:
-            log.exception("import %s: the second phase failed", import_id)
-            status = Import.Status.FAILED
-            error = (f"{error} " if error else "") + (
-                "The rows were written, but writing their history and search index stopped: "
-                f"{type(exc).__name__}: {exc}")
-        finally:
-            context.request_id.reset(token)
-            _sqlite_pragma("mmap_size", mmap)
-            _sqlite_pragma("wal_autocheckpoint", checkpoint)
+        with _fewer_collections():
+            status, error = Import.Status.DONE, ""
+            try:
+                source = readers.open_source(imp.file_path, imp.format, imp.encoding, imp.delimiter)
+                actor = imp.created_by
+                writer_cls = ContactWriter if imp.object_type == "contact" else ServiceWriter
+                writer = writer_cls(imp, actor, source.columns)
+                stages = writer.timer.seconds
+                if imp.written_at is None:
+                    counting = time.perf_counter()
+                    imp.total_rows = source.count()
+                    stages["count rows"] = time.perf_counter() - counting
+                    Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
+                    threaded = connection.vendor == "postgresql"
+                    ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip), threaded=threaded)
+                    try:
+                        with _short_switches(threaded):
+                            for batch in ahead:
+                                if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
+                                    raise Cancelled
+                                total.add(_write_with_fallback(writer, imp, batch, total))
+                                report()
+                    finally:
+                        ahead.close()
+                        stages["read, normalise and check (alongside the writes)"] = ahead.seconds
+            except Cancelled:
+                status, error = Import.Status.CANCELLED, ""
+            except (readers.FileProblem, FileNotFoundError) as exc:
+                status, error = Import.Status.FAILED, str(exc) or "The uploaded file is gone."
+            except Exception as exc:
+                log.exception("import %s failed", import_id)
+                status, error = Import.Status.FAILED, f"The import stopped: {type(exc).__name__}: {exc}"
+            try:
+                Import.objects.filter(pk=imp.pk, written_at__isnull=True).update(written_at=timezone.now())
+                # the second phase, also after a cancel or a failure: what the first phase committed gets its
+                # history and search documents
+                if isinstance(writer, ContactWriter) and not imp.dry_run:
+                    writer.index_created(on_progress=report)
+            except Exception as exc:
+                log.exception("import %s: the second phase failed", import_id)
+                status = Import.Status.FAILED
+                error = (f"{error} " if error else "") + (
+                    "The rows were written, but writing their history and search index stopped: "
+                    f"{type(exc).__name__}: {exc}")
+    finally:
+        context.request_id.reset(token)
+        _sqlite_pragma("mmap_size", mmap)
+        _sqlite_pragma("wal_autocheckpoint", checkpoint)
     Import.objects.filter(pk=imp.pk).update(status=status, error=error, finished_at=timezone.now())
     imp.refresh_from_db()
     imp.stage_seconds = dict(stages)  # not stored: where the time went (kith bench prints it)
@@ -857,6 +860,7 @@ class ContactWriter(BaseWriter):
         self._json_at: set[str] = set()
         self.words = Words()
         self._affixes: dict[str, tuple[str, str]] = {}  # history: a key's JSON around its value
+        self._owner_json: dict[int, str] = {}  # history: an owner's id and label, as JSON
         # the pure-Python phonenumbers (the fallback) compiles its metadata's patterns through re's cache
         # (512 entries), which numbers from many countries overflow; keep them compiled
         from kith.core.phones import phonenumbers
@@ -1169,8 +1173,7 @@ class ContactWriter(BaseWriter):
 
     def _state(self, obj, tags: list[str]) -> dict:
         s: dict[str, Any] = {}
-        for name in ("first_name", "last_name", "email", "additional_emails", "phone", "mobile", "job_title",
-                     "lifecycle_stage", "lead_source", "street", "city", "region", "postal_code", "country"):
+        for name in self.STATE_FIELDS:
             val = getattr(obj, name)
             if val not in ("", [], None):
                 s[name] = val
@@ -1196,19 +1199,38 @@ class ContactWriter(BaseWriter):
             out[key] = {"old": None, "new": val, "label": label}
         return out
 
+    STATE_FIELDS = ("first_name", "last_name", "email", "additional_emails", "phone", "mobile", "job_title",
+                    "lifecycle_stage", "lead_source", "street", "city", "region", "postal_code", "country")
+
     def _created_json(self, obj, tags: list[str]) -> str:
-        """_json(self._created_changes(obj, tags)), from the labels' JSON encoded once per run."""
-        state = self._state(obj, tags)
+        """_json(self._created_changes(obj, tags)) in one pass: each value encoded on its own (a company or
+        an owner by hand or once per owner; the labels once per run), then joined in key order."""
+        encoded: dict[str, str] = {}
+        for name in self.STATE_FIELDS:  # text, or a list (additional_emails): empty ones are left out
+            val = getattr(obj, name)
+            if val:
+                encoded[name] = _json_str(val) if type(val) is str else _json(val)
+        if obj.company_id:
+            encoded["company"] = (f'{{"id": {int(obj.company_id)}, "label": '
+                                  f"{_json_str(obj.company.name if obj.company else '')}}}")
+        if obj.owner_id:
+            owner = self._owner_json.get(obj.owner_id)
+            if owner is None:
+                owner = self._owner_json[obj.owner_id] = _json({"id": obj.owner_id, "label": str(obj.owner)})
+            encoded["owner"] = owner
+        if tags:
+            encoded["tags"] = _json(sorted(tags))
+        for k, val in (obj.custom_fields or {}).items():
+            encoded[f"custom_fields.{k}"] = _json(val)
         parts = []
-        for key in sorted(state):
+        for key in sorted(encoded):
             affix = self._affixes.get(key)
             if affix is None:
                 label = (self.cf_labels.get(key[14:], key) if key.startswith("custom_fields.")
                          else self.labels.get(key, key))
                 affix = self._affixes[key] = (_json(key) + ': {"old": null, "new": ',
                                               ', "label": ' + _json(label) + "}")
-            value = state[key]
-            parts.append(affix[0] + (_json_str(value) if type(value) is str else _json(value)) + affix[1])
+            parts.append(affix[0] + encoded[key] + affix[1])
         return "{" + ", ".join(parts) + "}"
 
     def _changes(self, before: dict, after: dict, labels: dict) -> dict:
@@ -1413,9 +1435,10 @@ class ContactWriter(BaseWriter):
             for pk, name in cur.fetchall():
                 tags.setdefault(pk, []).append(name)
         for r in rows:  # JSON arrives as text (Django's own JSONField decodes it in from_db_value)
-            for name, empty in (("additional_emails", []), ("custom_fields", {})):
-                if isinstance(r[name], str):
-                    r[name] = json.loads(r[name]) if r[name] else empty
+            for name, empty in (("additional_emails", "[]"), ("custom_fields", "{}")):
+                text = r[name]
+                if isinstance(text, str):  # most are empty: decoding "[]" cost as much as the query
+                    r[name] = json.loads(text) if text and text != empty else ([] if empty == "[]" else {})
         return rows, tags
 
     def _stub(self, pk: int, name: str):
