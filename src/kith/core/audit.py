@@ -7,8 +7,10 @@ import decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.utils import timezone
 
-from . import context
+from . import bulk, context
 from .models import AuditEntry, CustomField
 
 
@@ -74,6 +76,29 @@ def record(obj, *, action: str, actor, changes: dict[str, Any] | None = None) ->
         actor_label=getattr(actor, "email", "") or "system",
         changes=changes or {},
         request_id=context.request_id.get(),
+    )
+
+
+def record_many(model, entries: list[tuple[int, str, str, dict[str, Any] | str]], *, actor, at=None) -> None:
+    """Many history rows of one model at once (bulk writers: imports, their undo, merges that move
+    records): entries are (object id, the record's label, action, changes as a dict or already its JSON
+    text); ``at``: their time (now). The same rows ``record`` writes one by one."""
+    if not entries:
+        return
+    ct = ContentType.objects.get_for_model(model)
+    now = at or timezone.now()
+    if connection.vendor != "postgresql":
+        now = connection.ops.adapt_datetimefield_value(now)
+    actor_id = getattr(actor, "pk", None)
+    label = getattr(actor, "email", "") or "system"
+    rid = context.request_id.get()
+    bulk.copy_rows(
+        AuditEntry._meta.db_table,
+        ["content_type_id", "object_id", "object_repr", "action", "actor_id", "actor_label", "changes",
+         "request_id", "created_at"],
+        [(ct.pk, oid, rep[:300], action, actor_id, label,
+          changes if isinstance(changes, str) else bulk.to_json(changes), rid, now)
+         for oid, rep, action, changes in entries],
     )
 
 

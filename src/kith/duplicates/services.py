@@ -24,7 +24,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from kith.contacts.models import Company, Contact
-from kith.core import audit, context, customfields, events, permissions, records
+from kith.core import audit, customfields, events, permissions, records
 from kith.core.errors import ConflictError, NotFoundError, ValidationError
 from kith.core.models import AuditEntry
 from kith.core.relations import move_related, mover_name, undo_related
@@ -221,20 +221,14 @@ def _record_company_moves(results: dict[str, Any], *, old, new, actor) -> None:
         ids = list((result.get("undo") or {}).get("ids") or [])
         if not ids:
             continue
-        ct = ContentType.objects.get_for_model(model)
         for i in range(0, len(ids), 1000):
             objs = list(model.all_objects.filter(pk__in=ids[i:i + 1000], company_id=new.pk))
             if not objs:
                 continue
             model.all_objects.filter(pk__in=[o.pk for o in objs]).update(version=models.F("version") + 1,
                                                                           updated_at=now)
-            AuditEntry.objects.bulk_create([
-                AuditEntry(content_type=ct, object_id=o.pk, object_repr=str(o)[:300], action=AuditEntry.Action.UPDATE,
-                           actor=actor if getattr(actor, "pk", None) else None,
-                           actor_label=getattr(actor, "email", "") or "system", changes=change,
-                           request_id=context.request_id.get())
-                for o in objs
-            ])
+            audit.record_many(model, [(o.pk, str(o), "update", change) for o in objs],
+                              actor=actor, at=now)
 
 
 def _history_entry(obj) -> AuditEntry:

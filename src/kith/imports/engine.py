@@ -38,14 +38,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from kith.core import audit, context, customfields, events, jobs, permissions, records, search
+from kith.core import audit, bulk, context, customfields, events, jobs, permissions, records, search
 from kith.core.errors import ConflictError, PermissionDenied, ValidationError
 from kith.core.models import AuditEntry, CustomField, Tag, User
 
@@ -631,54 +630,13 @@ def _write_with_fallback(writer: BaseWriter, imp: Import, batch: list[Row], tota
 # --- bulk SQL ------------------------------------------------------------------------------------------
 
 
-def copy_rows(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """COPY on PostgreSQL (psycopg 3), executemany on SQLite."""
-    if not rows:
-        return
-    qn = connection.ops.quote_name
-    if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        # the raw psycopg cursor (Django's wrapper has no COPY); its errors become Django's DatabaseError
-        sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-        with connection.wrap_database_errors, connection.connection.cursor() as cur, cur.copy(sql) as cp:
-            for row in rows:
-                cp.write_row(row)
-        return
-    with connection.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(columns))})",
-            rows,
-        )
-
-
-_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode  # = json.dumps(v, ensure_ascii=False, default=str)
+copy_rows = bulk.copy_rows
+_JSON = bulk.to_json
 _json_str = json.encoder.encode_basestring  # what _JSON gives for a str, without the encoder's dispatch
 
 
 def _json(value: Any) -> str:
     return _JSON(value)
-
-
-def write_audit_rows(model, entries: list[tuple[int, str, str, dict]], actor, at=None) -> None:
-    """entries: (object id, repr, action, changes: a dict, or already its JSON text); at: their time (now)."""
-    if not entries:
-        return
-    ct = ContentType.objects.get_for_model(model)
-    now = at or timezone.now()
-    if connection.vendor != "postgresql":
-        now = connection.ops.adapt_datetimefield_value(now)
-    actor_id = getattr(actor, "pk", None)
-    label = getattr(actor, "email", "") or "system"
-    rid = context.request_id.get()
-    copy_rows(
-        AuditEntry._meta.db_table,
-        ["content_type_id", "object_id", "object_repr", "action", "actor_id", "actor_label", "changes",
-         "request_id", "created_at"],
-        [(ct.pk, oid, rep[:300], action, actor_id, label, changes if isinstance(changes, str) else _json(changes),
-          rid, now)
-         for oid, rep, action, changes in entries],
-    )
 
 
 def reserve_ids(model, n: int) -> list[int]:
@@ -1150,9 +1108,9 @@ class ContactWriter(BaseWriter):
         fields = list(Company._meta.concrete_fields)
         copy_rows(Company._meta.db_table, [f.column for f in fields],
                   db_rows(fields, objs))
-        write_audit_rows(Company, [
+        audit.record_many(Company, [
             (o.pk, str(o), "create", self._changes({}, self._company_state(o), self.company_labels)) for o in objs
-        ], self.actor)
+        ], actor=self.actor)
         index_new("company", objs, self.words)
         ImportChange.objects.create(imp_id=self.imp.pk, model="company", kind="created",
                                     record_ids=[o.pk for o in objs])
@@ -1402,7 +1360,7 @@ class ContactWriter(BaseWriter):
             self.timer.seconds.get("phase 2: build rows (alongside)", 0.0) + seconds)
         with transaction.atomic():
             with self.timer("phase 2: history rows"):
-                write_audit_rows(self.Contact, history, self.actor, at=at)
+                audit.record_many(self.Contact, history, actor=self.actor, at=at)
             with self.timer("phase 2: search index"):
                 write_search_rows("contact", docs, vocab, self.words)
             ImportChange.objects.filter(pk=change_pk).update(indexed=True)
@@ -1521,7 +1479,7 @@ class ContactWriter(BaseWriter):
             fields = sorted(fields_touched | {"full_name", "version", "updated_at"})
             Contact.objects.bulk_update(changed_objs, fields, batch_size=500)
             self._tag_links([(o.pk, o._tags) for o in changed_objs], existing=True)
-            write_audit_rows(Contact, audit_rows, self.actor)
+            audit.record_many(Contact, audit_rows, actor=self.actor)
             search.index_many("contact", changed_objs)
             ImportChange.objects.bulk_create(change_rows, batch_size=500)
         return updated, skipped
@@ -2031,6 +1989,8 @@ def undo(*, imp: Import, actor) -> dict[str, Any]:
         updates = imp.changes.filter(kind="updated")
         order = {"contact": 0, "lead": 0, "deal": 0, "company": 1}
         created = sorted(imp.changes.filter(kind="created"), key=lambda c: (order.get(c.model, 0), -c.pk))
+        # the exact count, from the undo log (undo_size, from the import's counters, only decided whether
+        # this runs in the request or as a job, and showed a total until now)
         total = sum(len(c.record_ids) for c in created) + updates.count()
         Import.objects.filter(pk=imp.pk).update(undo_total=total, undo_done=0)
         # A record this import created and then updated (the same key twice in the file) is simply removed;
@@ -2116,9 +2076,9 @@ def _undo_created(model_name: str, ids: list[int], actor, result: dict, imp: Imp
             deletable = _unlinked_companies(deletable, result)
         if not deletable:
             return
-        write_audit_rows(model, [(o.pk, str(o), "delete", {"import": {"old": None, "new": f"undo of import "
+        audit.record_many(model, [(o.pk, str(o), "delete", {"import": {"old": None, "new": f"undo of import "
                                                                        f"#{imp.pk}", "label": "Import"}})
-                                 for o in deletable], actor)
+                                 for o in deletable], actor=actor)
         pks = [o.pk for o in deletable]
         where, params = _any_of("id" if connection.vendor == "postgresql" else "rowid",
                                 [search._doc_id(model_name, pk) for pk in pks], "bigint")

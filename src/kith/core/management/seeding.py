@@ -21,7 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from kith.core import search
+from kith.core import bulk, search
 from kith.core.models import AuditEntry, CustomField, Tag, User
 
 from . import demodata
@@ -63,29 +63,13 @@ def _adapter(field) -> Callable[[Any], Any]:
     return functools.partial(lambda f, v: f.get_db_prep_save(v, connection), field)
 
 
-def insert_tuples(table: str, columns: list[str], rows: list[tuple]) -> None:
-    """Plain INSERTs: executemany on SQLite (in-process, fast), COPY on PostgreSQL."""
-    qn = connection.ops.quote_name
-    head = f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) VALUES "  # noqa: S608
-    one = f"({', '.join(['%s'] * len(columns))})"
-    with connection.cursor() as cur:
-        if connection.vendor != "postgresql":
-            cur.executemany(head + one, rows)
-            return
-        # PostgreSQL: COPY, several times faster than multi-row INSERTs for bulk rows.
-        copy_sql = f"COPY {qn(table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-        with cur.cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
 def insert_rows(model, objs: list, *, with_id: bool = True) -> None:
     """INSERT the objects' concrete columns with executemany: much cheaper than bulk_create's compiler."""
     fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
     adapters = [_adapter(f) for f in fields]
     attnames = [f.attname for f in fields]
     rows = [tuple(adapt(getattr(o, name)) for adapt, name in zip(adapters, attnames, strict=True)) for o in objs]
-    insert_tuples(model._meta.db_table, [f.column for f in fields], rows)
+    bulk.copy_rows(model._meta.db_table, [f.column for f in fields], rows)
 
 
 def _names() -> list[tuple[str, str, str, str, str]]:
@@ -159,7 +143,7 @@ def seed(
 
     def write_audit(objs, ct) -> None:
         rows = [(ct.pk, o.pk, str(o)[:300], "create", "kith seed", "{}", "", adapt_dt(o.created_at)) for o in objs]
-        insert_tuples(AuditEntry._meta.db_table, audit_columns, rows)
+        bulk.copy_rows(AuditEntry._meta.db_table, audit_columns, rows)
 
     def write_tag_links(objs, model) -> None:
         through = model.tags.through
@@ -170,7 +154,7 @@ def seed(
             for tag in rng.sample(tags, k):
                 rows.append((o.pk, tag.pk))
         if rows:
-            insert_tuples(through._meta.db_table, [fk, "tag_id"], rows)
+            bulk.copy_rows(through._meta.db_table, [fk, "tag_id"], rows)
 
     # --- companies ---------------------------------------------------------------------------------
     company_rows: list[Company] = []
