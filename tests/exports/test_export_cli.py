@@ -8,6 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from kith.contacts import services
+
 from .conftest import EVIL, csv_dicts, vcards, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +104,44 @@ def test_bad_arguments_are_explained(people):
         run("contacts", "--filter", "nonsense")
     with pytest.raises(CommandError, match="No active user"):
         run("contacts", "--as", "nobody@example.com")
+
+
+def _queries_of_every_export() -> dict[tuple[str, str, str], int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kith.exports import kinds, services
+
+    counts = {}
+    for kind in kinds.KINDS.values():
+        for file_format in kind.formats:
+            for columns in kinds.COLUMN_CHOICES:
+                with CaptureQueriesContext(connection) as ctx:
+                    plan = services.plan_export(user=None, kind=kind.name, file_format=file_format,
+                                                columns=columns)
+                    services.write(plan, io.BytesIO())
+                counts[(kind.name, file_format, columns)] = len(ctx.captured_queries)
+    return counts
+
+
+def test_an_export_reads_the_same_number_of_queries_however_many_records(admin, member, people):
+    """Related records (company, owner, stage, pipeline) come with each page, and only the fields the
+    columns read: a column reading a field left out would cost a query per record, and this would fail."""
+    from kith.sales import services as sales
+
+    def add(n: int) -> None:
+        for i in range(n):
+            company = services.create_company(actor=admin, data={"name": f"Co {n}-{i}", "domain": f"co{n}-{i}.example",
+                                                                 "owner_id": member.pk})
+            contact = services.create_contact(actor=admin, data={
+                "first_name": f"P{i}", "email": f"p{n}-{i}@example.com", "company_id": company.pk,
+                "owner_id": member.pk, "tags": ["t"]})
+            sales.create_lead(actor=admin, data={"first_name": f"L{i}", "email": f"l{n}-{i}@example.com",
+                                                 "owner_id": member.pk})
+            sales.create_deal(actor=admin, data={"name": f"D{n}-{i}", "amount": "10", "company_id": company.pk,
+                                                 "contact_ids": [contact.pk], "owner_id": member.pk})
+
+    add(1)
+    few = _queries_of_every_export()
+    add(6)
+    assert _queries_of_every_export() == few

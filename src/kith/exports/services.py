@@ -96,6 +96,11 @@ def base_queryset(kind: kinds.Kind, user):
     model = kind.model()
     qs = model.objects.all() if user is None else visible(model, user)
     qs = qs.select_related(*kind.select_related)
+    unread = [f"{name}__{f.name}" for name, kept in (kind.related_fields or {}).items()
+              for f in model._meta.get_field(name).related_model._meta.concrete_fields
+              if not f.primary_key and f.name not in kept]
+    if unread:
+        qs = qs.defer(*unread)
     return kind.prepare(qs) if kind.prepare else qs
 
 
