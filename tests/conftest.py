@@ -111,6 +111,24 @@ def api(api_for, admin):
     return api_for(admin)
 
 
+@pytest.fixture
+def query_plan():
+    """The database's plan for a captured query, as text (on PostgreSQL with sequential scans discouraged,
+    as on a big table: a tiny test table would be scanned whatever the indexes)."""
+    from django.db import connection
+
+    def plan(sql: str) -> str:
+        with connection.cursor() as cur:
+            if connection.vendor == "sqlite":
+                cur.execute("EXPLAIN QUERY PLAN " + sql)
+                return " ".join(str(r[-1]) for r in cur.fetchall())
+            cur.execute("SET LOCAL enable_seqscan = off")
+            cur.execute("EXPLAIN " + sql)
+            return " ".join(r[0] for r in cur.fetchall())
+
+    return plan
+
+
 @pytest.fixture(autouse=True)
 def _clean_search_index(request):
     """Transactional tests (browser tests) truncate tables but not the raw search index; clear it."""

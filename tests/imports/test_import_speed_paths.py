@@ -108,7 +108,7 @@ def test_history_json_is_the_json_of_the_changes(admin):
 
 
 @pytest.mark.django_db
-def test_matching_reads_the_email_index_not_the_table(admin):
+def test_matching_reads_the_email_index_not_the_table(admin, query_plan):
     """The per-batch "which of these emails exist" query is answered from the partial unique index on both
     databases (written like its condition: SQLite uses a partial index only then)."""
     from django.test.utils import CaptureQueriesContext
@@ -118,24 +118,12 @@ def test_matching_reads_the_email_index_not_the_table(admin):
         imp = run(admin, upload(admin, text), match_on="email", on_duplicate="skip")
     assert imp.created == 3
     (sql,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT DISTINCT "email"')]
-    plan = plan_of(sql)
+    plan = query_plan(sql)
     assert "contact_unique_live_email" in plan, plan
 
 
-def plan_of(sql: str) -> str:
-    """The database's plan for a captured query (on PostgreSQL with sequential scans discouraged, as on a
-    big table: a tiny test table would be scanned whatever the indexes)."""
-    with connection.cursor() as cur:
-        if connection.vendor == "sqlite":
-            cur.execute("EXPLAIN QUERY PLAN " + sql)
-            return " ".join(str(r[-1]) for r in cur.fetchall())
-        cur.execute("SET LOCAL enable_seqscan = off")
-        cur.execute("EXPLAIN " + sql)
-        return " ".join(r[0] for r in cur.fetchall())
-
-
 @pytest.mark.django_db
-def test_matching_on_phone_reads_the_phone_indexes_not_the_table(admin):
+def test_matching_on_phone_reads_the_phone_indexes_not_the_table(admin, query_plan):
     """Matching on phone looks each number up in the phone and mobile columns' partial indexes (a million-row
     contact table is not scanned once per batch), and still finds the oldest contact with the number."""
     from django.test.utils import CaptureQueriesContext
@@ -148,7 +136,7 @@ def test_matching_on_phone_reads_the_phone_indexes_not_the_table(admin):
     assert (imp.created, imp.skipped) == (1, 2)
     for column, index in (("phone", "contact_phone_idx"), ("mobile", "contact_mobile_idx")):
         (sql,) = [q["sql"] for q in queries.captured_queries if f'"contacts_contact"."{column}" IN' in q["sql"]]
-        plan = plan_of(sql)
+        plan = query_plan(sql)
         assert index in plan, plan
 
 

@@ -85,7 +85,7 @@ class Company(AddressMixin, KithModel):
         return reverse("web:company_detail", args=[self.pk])
 
     def restore_conflicts(self) -> dict[str, list[str]] | None:
-        if self.domain and Company.objects.filter(domain=self.domain).exists():
+        if self.domain and Company.objects.keyed("domain", self.domain).exists():
             return {"domain": [f"A live company already has {self.domain}; change or trash it first."]}
         return None
 
@@ -155,7 +155,7 @@ class Contact(AddressMixin, KithModel):
         return reverse("web:contact_detail", args=[self.pk])
 
     def restore_conflicts(self) -> dict[str, list[str]] | None:
-        if self.email and Contact.objects.filter(email=self.email).exists():
+        if self.email and Contact.objects.keyed("email", self.email).exists():
             return {"email": [f"A live contact already has {self.email}; change or trash it first."]}
         return None
 

@@ -262,8 +262,7 @@ def _apply_contact(contact: Contact, data: dict[str, Any], *, actor) -> tuple[li
     ):
         c.errors["first_name"] = ["Enter a first name, a last name or an email."]
     if contact.email and "email" not in c.errors:
-        # exclude(email="") repeats the unique index's condition so SQLite can use that partial index.
-        clash = Contact.objects.filter(email=contact.email).exclude(email="").exclude(pk=contact.pk).first()
+        clash = Contact.objects.keyed("email", contact.email).exclude(pk=contact.pk).first()
         if clash:
             c.errors["email"] = [f"Another contact already has this email ({clash})."]
     c.raise_if_errors()
@@ -373,7 +372,7 @@ def _apply_company(company: Company, data: dict[str, Any]) -> tuple[list[str] | 
     if not company.name and "name" not in c.errors:
         c.errors["name"] = ["A company needs a name."]
     if company.domain and "domain" not in c.errors:
-        clash = Company.objects.filter(domain=company.domain).exclude(domain="").exclude(pk=company.pk).first()
+        clash = Company.objects.keyed("domain", company.domain).exclude(pk=company.pk).first()
         if clash:
             c.errors["domain"] = [f"Another company already has this domain ({clash})."]
     c.raise_if_errors()

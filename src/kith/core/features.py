@@ -14,6 +14,15 @@ class LiveQuerySet(models.QuerySet):
     def trashed(self):
         return self.filter(deleted_at__isnull=False)
 
+    def keyed(self, field: str, value):
+        """Records whose ``field`` (an email, domain, phone or SKU: indexed only where it is not empty)
+        equals value, or is one of them (a list, set or tuple). The query repeats the partial index's
+        condition (NOT field = ''): SQLite uses a partial index only when the query's own conditions
+        contain the index's, and without it a look-up by email read the whole table (about 25 ms at
+        100,000 contacts). A test EXPLAINs the look-ups of imports, the bulk API and lead conversion."""
+        lookup = f"{field}__in" if isinstance(value, list | set | tuple | frozenset) else field
+        return self.filter(**{lookup: value}).exclude(**{field: ""})
+
 
 class LiveManager(models.Manager.from_queryset(LiveQuerySet)):  # type: ignore[misc]
     """Default manager: hides records in the trash."""

@@ -158,7 +158,7 @@ def run(t: BulkTarget, *, actor, items: list[Any], match_on: str | None, mode: s
                 if key_value in seen:
                     existing = model.objects.filter(pk=seen[key_value][1]).first()
                 else:
-                    found = list(permissions.visible(model, actor).filter(**{match_on: key_value})
+                    found = list(permissions.visible(model, actor).keyed(match_on, key_value)
                                  .order_by("pk").values_list("pk", flat=True)[:2])
                     if len(found) > 1:
                         result["errors"] = _error(match_on, f"Several {t.name} have this {match_on}; match on "

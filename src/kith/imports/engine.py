@@ -741,7 +741,7 @@ class CompanyCache:
         need_names = [n for n in names if n not in self.by_name]
         need_domains = [d for d in domains if d not in self.by_domain]
         if need_domains:
-            for pk, name, domain in Company.objects.filter(domain__in=need_domains).values_list("pk", "name",
+            for pk, name, domain in Company.objects.keyed("domain", need_domains).values_list("pk", "name",
                                                                                               "domain"):
                 self.by_domain[domain] = (pk, name)
         if need_names:
@@ -1668,7 +1668,7 @@ class ServiceWriter(BaseWriter):
             contacts = permissions.visible(Contact, self.actor)
             if "@" in text:
                 try:
-                    contact = contacts.filter(email=clean_email(text)).first()
+                    contact = contacts.keyed("email", clean_email(text)).first()
                 except ValueError:
                     contact = None
             else:
@@ -1706,11 +1706,11 @@ class ServiceWriter(BaseWriter):
                 key = clean_email(str(data.get("email") or ""))
             except ValueError:
                 return None
-            return qs.filter(email=key).order_by("pk").first() if key else None
+            return qs.keyed("email", key).order_by("pk").first() if key else None
         if self.match_on == "phone":
             raw = str(data.get("phone") or "")
             key = clean_phone(raw, None) if raw else ""
-            return qs.filter(phone=key).order_by("pk").first() if key else None
+            return qs.keyed("phone", key).order_by("pk").first() if key else None
         if self.match_on == "domain":
             from kith.contacts.services import normalise_domain
 
@@ -1718,7 +1718,7 @@ class ServiceWriter(BaseWriter):
                 key = normalise_domain(data.get("domain") or data.get("website") or "")
             except ValueError:
                 return None
-            return qs.filter(domain=key).first() if key else None
+            return qs.keyed("domain", key).first() if key else None
         if self.match_on == "name":
             key = " ".join(str(data.get("name") or "").split()).lower()
             return (qs.annotate(lname=Lower("name")).filter(lname=key).order_by("pk").first() if key else None)

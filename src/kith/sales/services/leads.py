@@ -195,12 +195,12 @@ def conversion_suggestions(lead: Lead, *, actor) -> dict[str, Any]:
     """Existing records the lead probably is: a contact with its email, a company with its domain or name."""
     contact = None
     if lead.email:
-        contact = permissions.visible(Contact, actor).filter(email=lead.email).select_related("company").first()
+        contact = permissions.visible(Contact, actor).keyed("email", lead.email).select_related("company").first()
     company = None
     domain = email_domain(lead.email)
     companies = permissions.visible(Company, actor)
     if domain:
-        company = companies.filter(domain=domain).first()
+        company = companies.keyed("domain", domain).first()
     if company is None and lead.company_name:
         company = companies.filter(name__iexact=lead.company_name.strip()).first()
     if company is None and contact is not None and contact.company_id:
@@ -246,7 +246,7 @@ def convert_lead(
         if company is None and create_company and lead.company_name:
             domain = email_domain(lead.email)
             data = {"name": lead.company_name, "owner_id": owner_id, "country": lead.country}
-            if domain and not Company.objects.filter(domain=domain).exists():
+            if domain and not Company.objects.keyed("domain", domain).exists():
                 data["domain"] = domain
             company = contact_services.create_company(actor=actor, data=data)
         if contact is None:
