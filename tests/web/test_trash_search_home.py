@@ -163,6 +163,25 @@ def test_home_has_quick_actions_recent_records_and_my_contacts(signed_in, admin,
     assert re.search(r'href="/contacts/\?owner=me"', html)
 
 
+def test_my_contacts_on_home_read_the_owner_index(signed_in, admin, make_contact, query_plan):
+    """"Mine, most recently updated first" is read from (owner, updated_at, id): with only an owner index
+    SQLite read all of the owner's contacts and sorted them (350 ms at 100,000)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_contact(first_name="Mine", owner_id=admin.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert signed_in(admin).get("/").status_code == 200
+    mine = [q["sql"] for q in queries.captured_queries
+            if 'FROM "contacts_contact"' in q["sql"] and re.search(r'"contacts_contact"."owner_id" = \d', q["sql"])
+            and 'ORDER BY "contacts_contact"."updated_at" DESC' in q["sql"]]
+    assert mine
+    for sql in mine:
+        plan = query_plan(sql)
+        assert "contact_owner_updated_idx" in plan, plan
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
 def test_home_for_viewer_has_no_create_actions(signed_in, viewer):
     html = signed_in(viewer).get("/").content.decode()
     assert 'href="/contacts/new/"' not in html and 'href="/companies/new/"' not in html

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
-from kith.core.features import KithModel
+from kith.core.features import KithModel, owner_field
 
 from .choices import LifecycleStage
 
@@ -61,6 +61,7 @@ class Company(AddressMixin, KithModel):
     annual_revenue = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     description = models.TextField(blank=True)
+    owner = owner_field(db_index=False)  # indexed with updated_at: company_owner_updated_idx
 
     class Meta:
         verbose_name_plural = "companies"
@@ -75,6 +76,9 @@ class Company(AddressMixin, KithModel):
         indexes = [
             models.Index(Lower("name"), "id", name="company_name_idx"),
             models.Index(fields=["updated_at", "id"], name="company_updated_idx"),
+            # "mine, most recently updated first" (the home page, lists filtered to an owner): without it
+            # SQLite read every record of the owner and sorted them (350 ms at 100,000 contacts)
+            models.Index(fields=["owner", "updated_at", "id"], name="company_owner_updated_idx"),
             models.Index(fields=["created_at", "id"], name="company_created_idx"),
         ]
 
@@ -122,6 +126,7 @@ class Contact(AddressMixin, KithModel):
     company = models.ForeignKey(Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts")
     lifecycle_stage = models.CharField(max_length=32, choices=LifecycleStage.choices, default=LifecycleStage.LEAD)
     lead_source = models.CharField(max_length=100, blank=True)
+    owner = owner_field(db_index=False)  # indexed with updated_at: contact_owner_updated_idx
 
     class Meta:
         base_manager_name = "all_objects"
@@ -135,6 +140,7 @@ class Contact(AddressMixin, KithModel):
         indexes = [
             models.Index(Lower("full_name"), "id", name="contact_name_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_idx"),
+            models.Index(fields=["owner", "updated_at", "id"], name="contact_owner_updated_idx"),
             models.Index(fields=["created_at", "id"], name="contact_created_idx"),
             # exact look-ups by number (an import matching on phone; numbers are stored in E.164)
             models.Index(fields=["phone"], condition=~Q(phone=""), name="contact_phone_idx"),

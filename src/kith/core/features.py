@@ -69,10 +69,15 @@ class TrashMixin(models.Model):
         return self.deleted_at is not None
 
 
+def owner_field(*, db_index: bool = True) -> models.ForeignKey:
+    """The record's owner. A big table (contacts, companies) indexes it as the first column of an
+    (owner, updated_at, id) index instead, which serves "mine, most recently updated first" too."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", db_index=db_index)
+
+
 class OwnerMixin(models.Model):
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    owner = owner_field()
 
     class Meta:
         abstract = True
