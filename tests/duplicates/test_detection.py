@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 
 from kith.duplicates import detection, matching
@@ -169,3 +171,52 @@ def test_candidate_pairs_are_kept_packed_and_come_out_once_each_in_order(monkeyp
     assert len(pairs.runs) >= 2  # packed as they came
     assert list(pairs) == sorted(set(proposed))
     assert [len(b) for b in pairs.batches(2)] == [2, 2, 1]
+
+
+def test_found_pairs_are_a_sorted_array_searched_for_pruning():
+    """A scan keeps the pairs it found packed 8 bytes each, sorted as they arrive (a million-contact scan finds
+    millions); pruning asks it by binary search."""
+    found = array("Q", [(1 << 32) | 2, (1 << 32) | 9, (4 << 32) | 5, (7 << 32) | 8])
+    assert all(detection._found(found, p) for p in found)
+    assert not any(detection._found(found, p) for p in [0, (1 << 32) | 3, (2 << 32) | 1, (9 << 32) | 10])
+    assert not detection._found(array("Q"), (1 << 32) | 2)
+
+
+def test_profile_cache_drops_records_the_scan_is_past_first(monkeypatch):
+    monkeypatch.setattr(detection, "PROFILE_CACHE", 4)
+    cache = dict.fromkeys([1, 2, 3, 7, 8, 9])
+    detection._trim(cache, done_below=3)
+    assert list(cache) == [3, 7, 8, 9]  # 1 and 2 come before the pairs still to score
+    cache.update(dict.fromkeys([10, 11, 12]))
+    detection._trim(cache, done_below=3)
+    assert list(cache) == [11, 12]  # then the oldest, down to half the bound
+
+
+def test_small_batches_and_cache_find_and_prune_the_same_pairs(contact, admin, monkeypatch):
+    """Scoring in many batches through a tiny profile cache gives the same pairs, confidences and reasons, and
+    removes the same stale open pairs, as one batch."""
+    from kith.contacts import services
+
+    people = [contact(first_name="Lena", last_name="Berg", email=f"lena{i}@berg.example") for i in range(4)]
+    people += [contact(first_name="Ken", last_name="Adams", phone="+49 30 1234567") for _ in range(3)]
+    detection.scan("contact", full=True)
+    before = {k: (p.confidence, p.reasons) for k, p in pairs().items()}
+    assert len(before) == 6 + 3
+    moved = people[1]
+    services.update_contact(actor=admin, contact=moved, data={"first_name": "Tom", "last_name": "Fischer",
+                                                              "email": "tom@other.example"})
+    monkeypatch.setattr(detection, "SCORE_BATCH", 2)
+    monkeypatch.setattr(detection, "PROFILE_CACHE", 2)
+    result = detection.scan("contact", full=True)
+    assert result.removed == 3 and result.found == 6
+    assert {k: (p.confidence, p.reasons) for k, p in pairs().items()} == {
+        k: v for k, v in before.items() if moved.pk not in k}
+
+
+def test_e164_numbers_are_not_parsed_nor_cached():
+    matching._parsed_digits.cache_clear()
+    assert matching.phone_digits("+442079460018") == "442079460018"
+    assert matching.phone_digits(" ") == ""
+    assert matching._parsed_digits.cache_info().currsize == 0
+    assert matching.phone_digits("020 7946 0018", "GB") == "442079460018"
+    assert matching._parsed_digits.cache_info().currsize == 1

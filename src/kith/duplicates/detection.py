@@ -14,10 +14,12 @@ A scan (full or incremental) works in four streaming steps, so memory stays smal
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import logging
 import time
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +45,7 @@ NAME_LIKE = ("n:", "s:", "f:", "l:", "b:")  # larger blocks skipped: a name many
 ORG_KEYS = ("c:", "o:")  # the same company or work domain: near names are compared however large
 BATCH = 2000
 SCORE_BATCH = 4000
-PROFILE_CACHE = 100_000  # profiles kept between scoring batches (about 100 MB at most)
+PROFILE_CACHE = 50_000  # profiles kept between scoring batches (about 2 KB each: 100 MB at most)
 PAIR_RUN = 500_000  # candidate pairs de-duplicated in memory before they are packed into a sorted run
 
 
@@ -59,12 +61,14 @@ def _rows(object_type: str, qs) -> Iterator[dict[str, Any]]:
     yield from qs.values(*columns(object_type)).iterator(chunk_size=BATCH)
 
 
-def profiles_for(object_type: str, ids: Iterable[int],
-                 cache: dict[int, matching.Profile] | None = None) -> dict[int, matching.Profile]:
-    """Profiles of these live records; `cache` (kept by a scan across batches) saves re-reading them."""
+def profiles_for(object_type: str, ids: Iterable[int], cache: dict[int, matching.Profile] | None = None,
+                 *, done_below: int = 0) -> dict[int, matching.Profile]:
+    """Profiles of these live records; `cache` (kept by a scan across batches) saves re-reading them.
+    `done_below`: the scan is past the records with lower ids, so their cached profiles can go first."""
     ids = list(ids)
     out: dict[int, matching.Profile] = {}
     if cache is not None:
+        _trim(cache, done_below)
         missing = []
         for i in ids:
             p = cache.get(i)
@@ -78,10 +82,22 @@ def profiles_for(object_type: str, ids: Iterable[int],
         for row in model.objects.filter(pk__in=ids[i:i + 5000]).values(*columns(object_type)):
             out[row["id"]] = matching.profile(object_type, row)
     if cache is not None:
-        if len(cache) > PROFILE_CACHE:
-            cache.clear()
         cache.update((i, out[i]) for i in ids if i in out)
     return out
+
+
+def _trim(cache: dict[int, matching.Profile], done_below: int) -> None:
+    """Keep the scan's profile cache within PROFILE_CACHE. A scan reads its pairs in order of their lower id,
+    so a record below the current one is never asked for again: those go first, then the oldest entries
+    (down to half the bound, so trimming does not run every batch). Its profiles were the largest part of a
+    scan's memory when the cache was simply cleared at 100,000 (most of them records already done with)."""
+    if len(cache) <= PROFILE_CACHE:
+        return
+    for i in [i for i in cache if i < done_below]:
+        del cache[i]
+    if len(cache) > PROFILE_CACHE:
+        for i in list(itertools.islice(cache, len(cache) - PROFILE_CACHE // 2)):
+            del cache[i]
 
 
 # --- the key index -------------------------------------------------------------------------------------
@@ -230,16 +246,18 @@ def _block_pairs(key: str, members: list[int], pairs: Pairs, sizes: dict[str, in
 
 
 def _blocks(object_type: str, keys_filter: str, params: list[Any]) -> Iterator[tuple[str, list[int]]]:
+    """Every key of the type (or of the filter) with its records in name order. Keys of a single record come
+    too (the caller skips them): counting members in SQL (a window COUNT(*) OVER (PARTITION BY key)) made
+    SQLite sort all the keys again in memory (temp_store=MEMORY) for the ORDER BY that the index on
+    (object_type, key, sort_name) otherwise nearly gives: 85 MB more at 200,000 contacts, and slower. A
+    streaming (server-side) cursor, so PostgreSQL's client does not hold the whole result either."""
     table = connection.ops.quote_name(MatchKey._meta.db_table)
-    # A window count, not "key IN (… GROUP BY key HAVING COUNT(*) > 1)": right after keys are bulk-written the
-    # planner's statistics say the table is empty, and PostgreSQL then re-ran the grouped subquery per row.
     sql = (
-        "SELECT key, record_id FROM ("  # noqa: S608
-        f"SELECT key, record_id, sort_name, COUNT(*) OVER (PARTITION BY key) AS n FROM {table} "
-        f"WHERE object_type = %s {keys_filter}) blocks WHERE n > 1 "
+        f"SELECT key, record_id FROM {table} WHERE object_type = %s {keys_filter} "  # noqa: S608
         "ORDER BY key, sort_name, record_id"
     )
-    with connection.cursor() as cur:
+    streaming = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")  # as QuerySet.iterator() does
+    with connection.chunked_cursor() if streaming else connection.cursor() as cur:
         cur.execute(sql, [object_type, *params])
         current, members = None, []
         while True:
@@ -327,13 +345,15 @@ def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
     pairs, common = candidate_pairs(object_type, changed)
     say(f"  {object_type}: candidate pairs ready ({len(common):,} blocks of 3 or more) "
         f"after {time.monotonic() - started:.1f} s")
-    found_keys: set[int] = set()
+    # The pairs found, packed 8 bytes each: they arrive in ascending order (Pairs yields them sorted), so the
+    # array stays sorted for _prune's binary search. A set of Python ints held 60 to 70 bytes a pair.
+    found = array("Q")
     created = candidates = 0
     cache: dict[int, matching.Profile] = {}
     for chunk in pairs.batches(SCORE_BATCH):
         candidates += len(chunk)
         ids = {c >> 32 for c in chunk} | {c & 0xFFFFFFFF for c in chunk}
-        profiles = profiles_for(object_type, ids, cache)
+        profiles = profiles_for(object_type, ids, cache, done_below=chunk[0] >> 32)
         scored: dict[int, tuple[int, list[str]]] = {}
         for c in chunk:
             a, b = profiles.get(c >> 32), profiles.get(c & 0xFFFFFFFF)
@@ -342,15 +362,15 @@ def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
             conf, reasons = matching.score(object_type, a, b, common)
             if conf >= threshold:
                 scored[c] = (conf, reasons)
-        found_keys.update(scored)
+        found.extend(scored)
         created += _store(object_type, scored)
     say(f"  {object_type}: {candidates:,} candidate pairs compared after {time.monotonic() - started:.1f} s")
-    removed = _prune(object_type, found_keys, changed)
-    run.records, run.candidates, run.found, run.created = records, candidates, len(found_keys), created
+    removed = _prune(object_type, found, changed)
+    run.records, run.candidates, run.found, run.created = records, candidates, len(found), created
     run.finished_at = timezone.now()
     run.seconds = time.monotonic() - started
     run.save()
-    return ScanResult(object_type, run.mode, records, candidates, len(found_keys), created, removed, run.seconds)
+    return ScanResult(object_type, run.mode, records, candidates, len(found), created, removed, run.seconds)
 
 
 def _store(object_type: str, scored: dict[int, tuple[int, list[str]]]) -> int:
@@ -400,19 +420,26 @@ def _insert_pairs(pairs: list[DuplicatePair]) -> None:
                         [v for r in chunk for v in r])
 
 
-def _prune(object_type: str, found: set[int], changed: list[int] | None) -> int:
-    """Remove open pairs the scan no longer finds (records changed, trashed or gone)."""
+def _found(found: array, pair: int) -> bool:
+    """Whether a pair is in the scan's sorted array of found pairs (binary search)."""
+    i = bisect_left(found, pair)
+    return i < len(found) and found[i] == pair
+
+
+def _prune(object_type: str, found: array, changed: list[int] | None) -> int:
+    """Remove open pairs the scan no longer finds (records changed, trashed or gone). `found`: the pairs
+    found, sorted (as the scan collects them)."""
     qs = DuplicatePair.objects.filter(object_type=object_type, status=DuplicatePair.Status.OPEN)
     stale: list[int] = []
     if changed is None:
         for pk, a, b in qs.values_list("pk", "a_id", "b_id").iterator(chunk_size=5000):
-            if (a << 32) | b not in found:
+            if not _found(found, (a << 32) | b):
                 stale.append(pk)
     else:
         for i in range(0, len(changed), 500):
             chunk = changed[i:i + 500]
             for pk, a, b in qs.filter(Q(a_id__in=chunk) | Q(b_id__in=chunk)).values_list("pk", "a_id", "b_id"):
-                if (a << 32) | b not in found:
+                if not _found(found, (a << 32) | b):
                     stale.append(pk)
     for i in range(0, len(stale), 1000):
         DuplicatePair.objects.filter(pk__in=stale[i:i + 1000]).delete()

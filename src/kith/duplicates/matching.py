@@ -54,9 +54,8 @@ KEY_LENGTH = 120
 _ASCII_JUNK = re.compile(r"[^a-z0-9]+")
 
 
-@functools.lru_cache(maxsize=200_000)
-def fold(text: str) -> str:
-    """Lower case, accents removed, ö as o, every non-letter/digit a space (any script). Cached: names repeat."""
+def fold_text(text: str) -> str:
+    """Lower case, accents removed, ö as o, every non-letter/digit a space (any script)."""
     if not text:
         return ""
     if text.isascii():
@@ -69,6 +68,10 @@ def fold(text: str) -> str:
             continue
         out.append(ch if ch.isalnum() else " ")
     return " ".join("".join(out).split())
+
+
+# Cached: names repeat. Values that rarely do (an email's local part) call fold_text, so they do not fill the cache.
+fold = functools.lru_cache(maxsize=200_000)(fold_text)
 
 
 def words(text: str) -> list[str]:
@@ -108,20 +111,25 @@ def email_local(email: str) -> str:
     if "@" not in (email or ""):
         return ""
     local = email.rsplit("@", 1)[0].split("+", 1)[0].lower()
-    compact = fold(local).replace(" ", "")
+    compact = fold_text(local).replace(" ", "")
     if len(compact) < 4 or compact in GENERIC_LOCAL:
         return ""
     return compact
 
 
-@functools.lru_cache(maxsize=100_000)
 def phone_digits(value: str, region: str | None = None) -> str:
     """The digits of a number in E.164 ("+44 20 7123 4567", "020 7123 4567" in GB → "442071234567")."""
     value = (value or "").strip()
     if not value:
         return ""
     if value.startswith("+") and value[1:].isdigit():
-        return value[1:]
+        return value[1:]  # stored numbers are mostly E.164 already: no parsing, and no cache entry
+    return _parsed_digits(value, region)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _parsed_digits(value: str, region: str | None) -> str:
+    """phone_digits of a number not in E.164, cached: parsing is slow."""
     try:
         parsed = phonenumbers.parse(value, region or settings.KITH_DEFAULT_REGION)
         if phonenumbers.is_possible_number(parsed):
