@@ -61,3 +61,16 @@ def test_seed_twice_keeps_emails_and_domains_unique():
     new = Contact(first_name="After", last_name="Seed")
     new.save()
     assert new.pk > max(Contact.objects.exclude(pk=new.pk).values_list("pk", flat=True))
+
+
+def test_seed_with_activities_links_them_to_contacts_and_their_companies():
+    from kith.activities.models import Activity, ActivityLink
+
+    User.objects.create_user("owner@example.com", "Long-enough-1", role="admin")
+    call_command("seed", "--contacts", "60", "--companies", "4", "--activities", "200", "--batch", "50",
+                 stdout=StringIO())
+    assert Activity.objects.count() == 200
+    contact_links = ActivityLink.objects.filter(record_type="contact")
+    assert contact_links.count() == 200
+    assert set(contact_links.values_list("record_id", flat=True)) <= set(Contact.objects.values_list("pk", flat=True))
+    assert ActivityLink.objects.filter(record_type="company").exists()  # rolled up to the contact's company

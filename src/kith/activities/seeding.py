@@ -12,7 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from kith.core.management.seeding import insert_rows, insert_tuples, reserve_ids
+from kith.core.bulk import copy_rows
+from kith.core.management.seeding import insert_rows, reserve_ids
 from kith.core.models import User
 
 from .models import Activity, ActivityLink, ActivityType, CallOutcome, Direction, EmailStatus, TaskStatus
@@ -79,7 +80,7 @@ def seed_activities(
                 rows.append((a.pk, kind, pk, when, a.type, False))
                 if company_id and kind != "company":
                     rows.append((a.pk, "company", company_id, when, a.type, False))
-            insert_tuples(ActivityLink._meta.db_table, link_columns, rows)
+            copy_rows(ActivityLink._meta.db_table, link_columns, rows)
             links_total += len(rows)
         if (start // batch) % 20 == 19:
             say(f"  {start + size:,} activities …")
