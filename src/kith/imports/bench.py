@@ -71,7 +71,8 @@ def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
     normalised beforehand (not timed); one transaction, rolled back. Memory stays flat. The foreign keys
     (owner, company) are checked as the rows arrive, as committing them would."""
     from kith.contacts.models import Contact
-    from kith.imports.engine import clean_email, clean_lifecycle, clean_phone, copy_rows, db_rows, reserve_ids
+    from kith.core.bulk import copy_rows
+    from kith.imports.engine import clean_email, clean_lifecycle, clean_phone, db_rows, reserve_ids
 
     fields = list(Contact._meta.concrete_fields)
     columns = [fl.column for fl in fields]

@@ -630,13 +630,8 @@ def _write_with_fallback(writer: BaseWriter, imp: Import, batch: list[Row], tota
 # --- bulk SQL ------------------------------------------------------------------------------------------
 
 
-copy_rows = bulk.copy_rows
-_JSON = bulk.to_json
-_json_str = json.encoder.encode_basestring  # what _JSON gives for a str, without the encoder's dispatch
-
-
-def _json(value: Any) -> str:
-    return _JSON(value)
+_json = bulk.to_json  # a JSON column's text
+_json_str = json.encoder.encode_basestring  # what _json gives for a str, without the encoder's dispatch
 
 
 def reserve_ids(model, n: int) -> list[int]:
@@ -678,10 +673,10 @@ def write_search_rows(kind: str, rows: list[tuple[int, str, str, int]], vocab: s
     if not rows:
         return
     if connection.vendor == "postgresql":
-        copy_rows(search.TABLE, ["id", "kind", "object_id", "title", "body"],
+        bulk.copy_rows(search.TABLE, ["id", "kind", "object_id", "title", "body"],
                   [(doc, search.KINDS[kind], oid, title, body) for doc, title, body, oid in rows])
     else:
-        copy_rows(search.TABLE, ["rowid", "title", "body"], [(doc, title, body) for doc, title, body, _ in rows])
+        bulk.copy_rows(search.TABLE, ["rowid", "title", "body"], [(doc, title, body) for doc, title, body, _ in rows])
     if words is not None:
         vocab = words.new(vocab)
     search._remember_terms(vocab)
@@ -988,8 +983,7 @@ class ContactWriter(BaseWriter):
         if emails and self.match_on != "email":  # (matching on email finds these below)
             hits = self._existing("email", emails)
             if hits:
-                for pk, email, name in (Contact.objects.filter(email__in=hits).exclude(email="")
-                                        .values_list("pk", "email", "full_name")):
+                for pk, email, name in Contact.objects.keyed("email", hits).values_list("pk", "email", "full_name"):
                     existing_by_email[email] = (pk, name or email)
         if keys and self.match_on:
             qs = Contact.objects.select_related("company", "owner")
@@ -1000,8 +994,7 @@ class ContactWriter(BaseWriter):
             if not keys:
                 pass
             elif self.match_on == "email":
-                # exclude(email="") repeats the unique index's condition so both databases use that index
-                found = qs.filter(email__in=keys).exclude(email="")
+                found = qs.keyed("email", keys)
                 matches = {o.email: o for o in found}
                 existing_by_email = {e: (o.pk, o.full_name or e) for e, o in matches.items()}
             elif self.match_on == "external_id":
@@ -1009,12 +1002,11 @@ class ContactWriter(BaseWriter):
                 for o in found:
                     matches.setdefault(o.external_id, o)
             else:
-                # one query per column, each written with its partial index's condition (so both databases
-                # read the index, not the table); the oldest contact with the number wins
+                # one query per column, each on its partial index (keyed); the oldest contact with the number wins
                 wanted = set(keys)
                 found: dict[int, Any] = {}
                 for column in ("phone", "mobile"):
-                    for o in qs.filter(**{f"{column}__in": list(wanted)}).exclude(**{column: ""}):
+                    for o in qs.keyed(column, list(wanted)):
                         found[o.pk] = o
                 for pk in sorted(found):
                     o = found[pk]
@@ -1106,7 +1098,7 @@ class ContactWriter(BaseWriter):
         for obj, pk in zip(objs, reserve_ids(Company, len(objs)), strict=True):
             obj.pk = pk
         fields = list(Company._meta.concrete_fields)
-        copy_rows(Company._meta.db_table, [f.column for f in fields],
+        bulk.copy_rows(Company._meta.db_table, [f.column for f in fields],
                   db_rows(fields, objs))
         audit.record_many(Company, [
             (o.pk, str(o), "create", self._changes({}, self._company_state(o), self.company_labels)) for o in objs
@@ -1219,7 +1211,7 @@ class ContactWriter(BaseWriter):
             ids, tuples, tag_pairs = self._build(rows)
         Contact = self.Contact
         with self.timer("COPY contacts"):
-            copy_rows(Contact._meta.db_table, self._columns, tuples)
+            bulk.copy_rows(Contact._meta.db_table, self._columns, tuples)
             self._tag_links(tag_pairs)
         ImportChange.objects.create(imp_id=self.imp.pk, model="contact", kind="created", record_ids=ids,
                                     indexed=False)
@@ -1296,7 +1288,7 @@ class ContactWriter(BaseWriter):
                        .values_list("contact_id", "tag_id"))
             rows = [r for r in rows if r not in have]
         if rows:
-            copy_rows(through._meta.db_table, ["contact_id", "tag_id"], rows)
+            bulk.copy_rows(through._meta.db_table, ["contact_id", "tag_id"], rows)
 
     # 3. the second phase: history rows and search documents of the new contacts ---------------------
     def index_created(self, on_progress: Callable[[], None] | None = None) -> None:
@@ -1551,7 +1543,7 @@ def _adapter(f) -> Callable[[Any], Any]:
 
 
 def db_rows(fields: list, objs: list) -> list[tuple]:
-    """The objects' column values, ready for copy_rows."""
+    """The objects' column values, ready for bulk.copy_rows."""
     pairs = [(f.attname, _adapter(f)) for f in fields]
     return [tuple(adapt(getattr(o, name)) for name, adapt in pairs) for o in objs]
 
