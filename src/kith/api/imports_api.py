@@ -85,6 +85,16 @@ class UndoProgressOut(Schema):
     not_undone_count: int = Field(description="records left as they are because they changed since")
 
 
+class DuplicateScanOut(Schema):
+    object_type: str = Field(description="contact or company")
+    status: Literal["queued", "running", "done", "failed"]
+    pairs_found: int | None = Field(description="possible duplicates involving the records written since the "
+                                    "previous scan (this import's among them), once done")
+    pairs_new: int | None = Field(description="of those, the pairs new to the review queue")
+    finished_at: dt.datetime | None
+    review_url: str = Field(description="the review queue in the web app, for this type")
+
+
 class ImportOut(Schema):
     id: int
     object_type: str = Field(description="contact, company, lead or deal")
@@ -112,6 +122,9 @@ class ImportOut(Schema):
     finished_at: dt.datetime | None
     undone_at: dt.datetime | None
     url: str = Field(description="the import's page in the web app")
+    duplicate_scans: list[DuplicateScanOut] = Field(description="a contact or company import that wrote records "
+                                                    "queues a duplicate scan of them when it finishes; its state "
+                                                    "(empty for dry runs, leads and deals, and undone imports)")
 
 
 class ImportPage(Schema):
@@ -227,6 +240,7 @@ def import_dict(imp: Import, progress: dict[str, Any] | None = None) -> dict[str
         "started_at": imp.started_at,
         "finished_at": imp.finished_at,
         "undone_at": imp.undone_at,
+        "duplicate_scans": services.duplicate_scans(imp),
         "url": imp.get_absolute_url(),
     }
 

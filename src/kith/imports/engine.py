@@ -419,7 +419,7 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
         events.emit("import.finished", {
             "type": "import", "id": imp.pk, "object_type": imp.object_type, "status": imp.status,
             "created": imp.created, "updated": imp.updated, "skipped": imp.skipped, "failed": imp.failed,
-            "actor_id": imp.created_by_id,
+            "companies_created": imp.companies_created, "actor_id": imp.created_by_id,
         })
     return imp
 

@@ -436,7 +436,10 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
     undo_stopped = bool(imp.undo_report) and imp.status not in (Import.Status.UNDOING, Import.Status.UNDONE)
     rate = progress.get("index_rows_per_second" if indexing else "rows_per_second")
     percent = progress.get("index_percent" if indexing else "percent")
+    scans = services.duplicate_scans(imp)
     return {
+        "duplicate_scans": scans,
+        "scan_pending": any(s["status"] in ("queued", "running") for s in scans),
         "imp": imp,
         "progress": progress,
         "indexing": indexing,
@@ -476,7 +479,7 @@ def import_progress(request, pk: int):
     imp = get_import(request, pk)
     if not is_fragment_request(request):
         return redirect(imp.get_absolute_url())
-    ctx = {**_status_context(request, imp), "fragment": True}
+    ctx = {**_status_context(request, imp), "fragment": True, "scan_part": request.GET.get("part") == "scan"}
     return vary_htmx(render(request, "imports/_status.html", ctx))
 
 

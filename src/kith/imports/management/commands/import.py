@@ -168,6 +168,11 @@ class Command(BaseCommand):
                  f"failed {imp.failed:,}"
                  + (f"; companies {verb}created to link contacts: {imp.companies_created:,}"
                     if imp.companies_created else ""))
+        for scan in services.duplicate_scans(imp):
+            if scan["status"] in ("queued", "running"):
+                self.say(f"  duplicates: a scan of the {scan['noun']} against the others is {scan['status']}; a "
+                         "worker (kith worker) runs it, or run kith dedupe --scan now; then review them at "
+                         f"{scan['review_url']}")
         problems = list(imp.problems.all()[:50])
         if problems:
             self.say("Failed rows (row number as in the file):")
