@@ -52,6 +52,25 @@ def test_an_import_writes_rows_then_their_history_and_search_index(admin, monkey
     assert p["index_rows_per_second"] > 0
 
 
+def test_a_batch_bigger_than_the_second_phases_writes_several_undo_log_rows(admin, monkeypatch):
+    """SQLite writes 8,000 rows per transaction, the second phase 2,000 contacts per transaction: each batch's
+    undo log is split so, and every piece is indexed, and undone."""
+    monkeypatch.setattr(engine, "SQLITE_BATCH_SIZE", 5)
+    monkeypatch.setattr(engine, "BATCH_SIZE", 5)  # one batch of five rows, on either database
+    monkeypatch.setattr(engine, "INDEX_BATCH_SIZE", 2)
+    assert engine.ContactWriter.batch_size is None  # (by database)
+    imp = run(admin, upload(admin, CSV))
+    assert (imp.status, imp.created, imp.indexed_rows) == ("done", 5, 5)
+    changes = list(ImportChange.objects.filter(imp=imp, kind="created").order_by("pk"))
+    assert [len(c.record_ids) for c in changes] == [2, 2, 1] and all(c.indexed for c in changes)
+    people = list(Contact.objects.filter(last_name="Marrow").order_by("pk"))
+    assert sorted(i for c in changes for i in c.record_ids) == [c.pk for c in people]
+    for c in people:
+        assert len(history(c)) == 1 and c.pk in found(c.first_name)
+    services.undo_import(actor=admin, imp=imp)
+    assert not Contact.all_objects.filter(last_name="Marrow").exists()
+
+
 def test_a_run_that_died_in_its_second_phase_resumes_there(admin, monkeypatch):
     imp = upload(admin, CSV)
     services.start_import(actor=admin, imp=imp, enqueue=False)

@@ -9,7 +9,8 @@
    contacts table with all its indexes, in one transaction that is then rolled back;
 3. Kith's import of that file end to end (``kith import contacts FILE``'s path: detection, mapping,
    normalisation and validation, duplicate matching on email, company linking and creation, history rows,
-   search index, undo log, batches of 2,000 rows each in its own transaction);
+   search index, undo log, batches of 8,000 rows on SQLite and 2,000 on PostgreSQL, each in its own
+   transaction);
 4. reports rows/s of each, the ratio, where the import's time went, and the process's resident memory
    (total and its own heap) before and at its peak during the import.
 """
@@ -67,7 +68,7 @@ def write_csv(path: Path, rows: int, *, owner_email: str, seed: int = 7) -> list
 
 
 def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
-    """COPY the file's rows into contacts_contact in chunks of 2,000 (the import's batch size), each chunk
+    """COPY the file's rows into contacts_contact in chunks of 2,000 (the import's batch size on PostgreSQL), each chunk
     normalised beforehand (not timed); one transaction, rolled back. Memory stays flat. The foreign keys
     (owner, company) are checked as the rows arrive, as committing them would."""
     from kith.contacts.models import Contact
