@@ -58,7 +58,8 @@ BATCH_SIZE = 2000  # rows per transaction (contacts, PostgreSQL)
 # 13-15k to 17k rows/s. (PostgreSQL gains little from it and would hold three such batches in memory.)
 SQLITE_BATCH_SIZE = 8000
 SERVICE_BATCH_SIZE = 200
-INDEX_BATCH_SIZE = 2000  # new contacts per undo-log row, so per transaction of the second phase
+INDEX_BATCH_SIZE = 2000  # new contacts per undo-log row: what the second phase builds at a time
+INDEX_GROUP_SQLITE = 4  # undo-log rows per transaction of the second phase on SQLite (one on PostgreSQL)
 
 
 def batch_rows() -> int:
@@ -463,6 +464,39 @@ def _short_switches(active: bool) -> Iterator[None]:
         sys.setswitchinterval(switch)
 
 
+class _Grouped:
+    """A transaction spanning ``size`` consecutive pieces of work: begin() before each piece (opens one when
+    none is open), done_one() after it (True when the group is full: then commit()); commit() what is left at
+    the end, abort(exc) on an error (rolls back the open group)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.count = 0
+        self.atomic: transaction.Atomic | None = None
+
+    def begin(self) -> None:
+        if self.atomic is None:
+            self.atomic = transaction.atomic()
+            self.atomic.__enter__()
+
+    def done_one(self) -> bool:
+        self.count += 1
+        return self.count >= self.size
+
+    def commit(self) -> bool:
+        """Commit the open group; False when none was open."""
+        if self.atomic is None:
+            return False
+        atomic, self.atomic, self.count = self.atomic, None, 0
+        atomic.__exit__(None, None, None)
+        return True
+
+    def abort(self, exc: BaseException) -> None:
+        if self.atomic is not None:
+            atomic, self.atomic, self.count = self.atomic, None, 0
+            atomic.__exit__(type(exc), exc, exc.__traceback__)
+
+
 class _Inline:
     """ThreadPoolExecutor's submit/shutdown, running the call at once."""
 
@@ -702,7 +736,8 @@ class Words:
         self.pending: set[str] = set()
 
     def new(self, vocab: set[str]) -> set[str]:
-        fresh = vocab - self.written
+        """The words not yet sent: neither committed nor sent in the open transaction."""
+        fresh = vocab - self.written - self.pending
         self.pending |= fresh
         return fresh
 
@@ -1305,8 +1340,8 @@ class ContactWriter(BaseWriter):
 
     # 3. the second phase: history rows and search documents of the new contacts ---------------------
     def index_created(self, on_progress: Callable[[], None] | None = None) -> None:
-        """For each batch of contacts the first phase created (oldest first, each in its own transaction):
-        their "create" history rows (the same as creating them one by one writes) and their search
+        """For each batch of contacts the first phase created (oldest first; a transaction for each, or for
+        every INDEX_GROUP_SQLITE of them on SQLite): their "create" history rows (the same as creating them one by one writes) and their search
         documents. A batch done is marked (ImportChange.indexed), so a run resumed after a crash continues
         where it stopped."""
         Contact = self.Contact
@@ -1329,6 +1364,9 @@ class ContactWriter(BaseWriter):
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kith-import-index") \
             if threaded else _Inline()
         previous = None
+        # SQLite: one transaction per INDEX_GROUP_SQLITE batches (its commit copies what the batches changed
+        # into the write-ahead log; and the search index gets one segment per commit)
+        group = _Grouped(1 if threaded else INDEX_GROUP_SQLITE)
         try:
             with _short_switches(threaded), search.cached_phone_tokens(2048):
                 for change_pk, ids in pending:
@@ -1343,10 +1381,20 @@ class ContactWriter(BaseWriter):
                               if rows else None)
                     built = pool.submit(self._phase2_rows, rows, tags, dict(users))
                     if previous is not None:
-                        self._phase2_write(*previous, on_progress)
+                        self._phase2_write(*previous, on_progress, group)
                     previous = (change_pk, ids, at, built)
                 if previous is not None:
-                    self._phase2_write(*previous, on_progress)
+                    self._phase2_write(*previous, on_progress, group)
+                with self.timer("phase 2: commit"):
+                    committed = group.commit()
+                if committed:
+                    self.words.committed()
+                    if on_progress:
+                        on_progress()
+        except BaseException as exc:
+            group.abort(exc)
+            self.words.rolled_back()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             _sqlite_pragma("cache_size", cache)
@@ -1364,20 +1412,23 @@ class ContactWriter(BaseWriter):
         docs, vocab = search.documents("contact", objs)
         return history, docs, vocab, time.perf_counter() - started
 
-    def _phase2_write(self, change_pk: int, ids: list[int], at, built, on_progress) -> None:
+    def _phase2_write(self, change_pk: int, ids: list[int], at, built, on_progress, group: _Grouped) -> None:
         history, docs, vocab, seconds = built.result()
         self.timer.seconds["phase 2: build rows (alongside)"] = (
             self.timer.seconds.get("phase 2: build rows (alongside)", 0.0) + seconds)
-        with transaction.atomic():
-            with self.timer("phase 2: history rows"):
-                audit.record_many(self.Contact, history, actor=self.actor, at=at)
-            with self.timer("phase 2: search index"):
-                write_search_rows("contact", docs, vocab, self.words)
-            ImportChange.objects.filter(pk=change_pk).update(indexed=True)
-            Import.objects.filter(pk=self.imp.pk).update(indexed_rows=F("indexed_rows") + len(ids))
-        self.words.committed()
-        if on_progress:
-            on_progress()
+        group.begin()
+        with self.timer("phase 2: history rows"):
+            audit.record_many(self.Contact, history, actor=self.actor, at=at)
+        with self.timer("phase 2: search index"):
+            write_search_rows("contact", docs, vocab, self.words)
+        ImportChange.objects.filter(pk=change_pk).update(indexed=True)
+        Import.objects.filter(pk=self.imp.pk).update(indexed_rows=F("indexed_rows") + len(ids))
+        if group.done_one():
+            with self.timer("phase 2: commit"):
+                group.commit()
+            self.words.committed()
+            if on_progress:
+                on_progress()
 
     NEW_COLUMNS = ("id", "first_name", "last_name", "full_name", "email", "additional_emails", "phone", "mobile",
                    "job_title", "lifecycle_stage", "lead_source", "street", "city", "region", "postal_code",
