@@ -54,8 +54,9 @@ from .models import Import, ImportChange, ImportProblem
 log = logging.getLogger(__name__)
 BATCH_SIZE = 2000  # rows per transaction (contacts, PostgreSQL)
 # SQLite: each commit copies every index page the batch dirtied into the write-ahead log, and a batch of
-# 8,000 rows shares far more of those pages than four of 2,000 do: the write phase of 300,000 rows went from
-# 13-15k to 17k rows/s. (PostgreSQL gains little from it and would hold three such batches in memory.)
+# 8,000 rows shares far more of those pages than four of 2,000 do: at 300,000 rows the commits took half
+# the time, and the write phase went from 11-12k to 12.5-16.5k rows/s (alternated runs). PostgreSQL gains
+# little from it (37% → 39% of COPY) and would hold three such batches in memory.
 SQLITE_BATCH_SIZE = 8000
 SERVICE_BATCH_SIZE = 200
 INDEX_BATCH_SIZE = 2000  # new contacts per undo-log row: what the second phase builds at a time
@@ -1341,9 +1342,9 @@ class ContactWriter(BaseWriter):
     # 3. the second phase: history rows and search documents of the new contacts ---------------------
     def index_created(self, on_progress: Callable[[], None] | None = None) -> None:
         """For each batch of contacts the first phase created (oldest first; a transaction for each, or for
-        every INDEX_GROUP_SQLITE of them on SQLite): their "create" history rows (the same as creating them one by one writes) and their search
-        documents. A batch done is marked (ImportChange.indexed), so a run resumed after a crash continues
-        where it stopped."""
+        every INDEX_GROUP_SQLITE of them on SQLite): their "create" history rows (the same as creating them
+        one by one writes) and their search documents. A batch done is marked (ImportChange.indexed), so a
+        run resumed after a crash continues where it stopped."""
         Contact = self.Contact
         # streamed, twice (a million-row import has 500 of these rows of INDEX_BATCH_SIZE ids each)
         todo = ImportChange.objects.filter(imp_id=self.imp.pk, kind="created", model="contact",
