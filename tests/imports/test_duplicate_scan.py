@@ -69,7 +69,7 @@ def test_an_import_queues_a_scan_that_finds_its_duplicates(admin, ken, client, r
     assert pairs_with(ken.pk) == 1
     # the scan block, polled on its own, now says what it found, links to the review queue and stops polling
     fragment = client.get(f"/imports/{imp.pk}/progress/?part=scan", HTTP_HX_REQUEST="true").content.decode()
-    assert "The duplicate check of the contacts found 1 possible duplicate." in fragment
+    assert "The duplicate check of the contacts found 1 new possible duplicate." in fragment
     assert '<a href="/duplicates/?type=contact">Review them</a>' in fragment
     assert "part=scan" not in fragment and "hx-swap-oob" not in fragment
     assert "The duplicate check of the companies found no possible duplicates." in fragment
@@ -79,7 +79,8 @@ def test_an_import_queues_a_scan_that_finds_its_duplicates(admin, ken, client, r
     body = client.get(f"/api/v1/imports/{imp.pk}", HTTP_AUTHORIZATION=f"Bearer {token_for(admin)}").json()
     scans = {s["object_type"]: s for s in body["duplicate_scans"]}
     assert scans["contact"]["status"] == "done" and scans["contact"]["pairs_found"] == 1
-    assert scans["contact"]["pairs_new"] == 1 and scans["contact"]["review_url"] == "/duplicates/?type=contact"
+    assert scans["contact"]["pairs_new"] == 1 and scans["contact"]["pairs_known"] == 0
+    assert scans["contact"]["review_url"] == "/duplicates/?type=contact"
     assert scans["company"]["status"] == "done" and scans["company"]["pairs_found"] == 0
 
 
@@ -99,6 +100,19 @@ def test_imports_finishing_while_a_scan_waits_share_it(admin, ken, delivered):
     for imp in (first, second):
         [scan] = services.duplicate_scans(imp.__class__.objects.get(pk=imp.pk))
         assert scan["status"] == "done" and scan["pairs_found"] == 3  # the two imported Kens are alike too
+
+
+def test_a_later_import_that_meets_only_known_pairs_says_so(admin, ken, client, run):
+    run(admin, upload(admin, "Name,Email\nKen Adams,k.en@acme.com\n"), match_on="email")
+    assert run_jobs() == 1
+    second = run(admin, upload(admin, "Email,Job Title\nk.en@acme.com,Pilot\n", name="titles.csv"),
+                 match_on="email", on_duplicate="fill")
+    assert second.updated == 1
+    assert run_jobs() == 1
+    client.force_login(admin)
+    page = client.get(f"/imports/{second.pk}/").content.decode()
+    assert "The duplicate check of the contacts found no new possible duplicates (1 already known)." in page
+    assert '<a href="/duplicates/?type=contact">Review the queue</a>' in page
 
 
 def test_no_scan_for_a_dry_run_an_import_that_wrote_nothing_or_leads(admin, ken, run):

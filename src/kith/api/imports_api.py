@@ -91,6 +91,8 @@ class DuplicateScanOut(Schema):
     pairs_found: int | None = Field(description="possible duplicates involving the records written since the "
                                     "previous scan (this import's among them), once done")
     pairs_new: int | None = Field(description="of those, the pairs new to the review queue")
+    pairs_known: int | None = Field(description="of those, the pairs found before (in the queue, dismissed or "
+                                    "merged)")
     finished_at: dt.datetime | None
     review_url: str = Field(description="the review queue in the web app, for this type")
 

@@ -66,7 +66,7 @@ def scan_status(object_type: str, since) -> dict | None:
     done = runs.filter(finished_at__isnull=False).order_by("pk").first()
     if done is not None:
         return {**base, "status": "done", "pairs_found": done.found, "pairs_new": done.created,
-                "finished_at": done.finished_at}
+                "pairs_known": max(0, done.found - done.created), "finished_at": done.finished_at}
     pending = Job.objects.filter(unique_key=import_scan_key(object_type),
                                  status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("status", flat=True)
     status = next(iter(pending), None)
@@ -78,4 +78,5 @@ def scan_status(object_type: str, since) -> dict | None:
         if not failed:
             return None
         status = Job.Status.FAILED
-    return {**base, "status": str(status), "pairs_found": None, "pairs_new": None, "finished_at": None}
+    return {**base, "status": str(status), "pairs_found": None, "pairs_new": None, "pairs_known": None,
+            "finished_at": None}
