@@ -38,15 +38,21 @@ def import_scan_key(object_type: str) -> str:
     return f"{IMPORT_SCAN}:{object_type}"
 
 
+def import_scan_types(object_type: str, *, created: int, updated: int, companies_created: int) -> list[str]:
+    """The types an import's scan covers: a contact or company import that wrote records (also one cancelled
+    or stopped midway), that type; a contact import that created companies, companies too."""
+    types = []
+    if object_type in ("contact", "company") and (created or updated):
+        types.append(object_type)
+    if companies_created and "company" not in types:
+        types.append("company")
+    return types
+
+
 @events.subscribe("import.finished")
 def _scan_after_import(_name: str, payload: dict) -> None:
-    """A contact or company import that wrote records (also one cancelled or stopped midway) queues a scan
-    of that type; a contact import that created companies, of companies too."""
-    types = []
-    if payload.get("object_type") in ("contact", "company") and (payload.get("created") or payload.get("updated")):
-        types.append(payload["object_type"])
-    if payload.get("companies_created") and "company" not in types:
-        types.append("company")
+    types = import_scan_types(payload.get("object_type", ""), created=payload.get("created", 0),
+                              updated=payload.get("updated", 0), companies_created=payload.get("companies_created", 0))
     for object_type in types:
         jobs.enqueue(IMPORT_SCAN, object_type=object_type, unique_key=import_scan_key(object_type))
 
@@ -67,9 +73,9 @@ def scan_status(object_type: str, since) -> dict | None:
     if done is not None:
         return {**base, "status": "done", "pairs_found": done.found, "pairs_new": done.created,
                 "pairs_known": max(0, done.found - done.created), "finished_at": done.finished_at}
-    pending = Job.objects.filter(unique_key=import_scan_key(object_type),
-                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).values_list("status", flat=True)
-    status = next(iter(pending), None)
+    status = (Job.objects.filter(unique_key=import_scan_key(object_type),
+                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+              .values_list("status", flat=True).first())
     if status is None and runs.filter(finished_at__isnull=True).exists():
         status = Job.Status.RUNNING  # a nightly or manual scan, still going
     if status is None:

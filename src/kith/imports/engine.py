@@ -718,7 +718,7 @@ def write_search_rows(kind: str, rows: list[tuple[int, str, str, int]], vocab: s
         return
     if connection.vendor == "postgresql":
         bulk.copy_rows(search.TABLE, ["id", "kind", "object_id", "title", "body"],
-                  [(doc, search.KINDS[kind], oid, title, body) for doc, title, body, oid in rows])
+                       [(doc, search.KINDS[kind], oid, title, body) for doc, title, body, oid in rows])
     else:
         bulk.copy_rows(search.TABLE, ["rowid", "title", "body"], [(doc, title, body) for doc, title, body, _ in rows])
     if words is not None:
@@ -1144,8 +1144,7 @@ class ContactWriter(BaseWriter):
         for obj, pk in zip(objs, reserve_ids(Company, len(objs)), strict=True):
             obj.pk = pk
         fields = list(Company._meta.concrete_fields)
-        bulk.copy_rows(Company._meta.db_table, [f.column for f in fields],
-                  db_rows(fields, objs))
+        bulk.copy_rows(Company._meta.db_table, [f.column for f in fields], db_rows(fields, objs))
         audit.record_many(Company, [
             (o.pk, str(o), "create", self._changes({}, self._company_state(o), self.company_labels)) for o in objs
         ], actor=self.actor)
@@ -1259,7 +1258,7 @@ class ContactWriter(BaseWriter):
         with self.timer("COPY contacts"):
             bulk.copy_rows(Contact._meta.db_table, self._columns, tuples)
             self._tag_links(tag_pairs)
-        # the second phase writes one undo-log row's contacts per transaction: its memory stays that of
+        # the second phase builds one undo-log row's contacts at a time: its memory stays that of
         # INDEX_BATCH_SIZE contacts whatever the batch size
         ImportChange.objects.bulk_create([
             ImportChange(imp_id=self.imp.pk, model="contact", kind="created", record_ids=ids[i:i + INDEX_BATCH_SIZE],
@@ -1386,12 +1385,7 @@ class ContactWriter(BaseWriter):
                     previous = (change_pk, ids, at, built)
                 if previous is not None:
                     self._phase2_write(*previous, on_progress, group)
-                with self.timer("phase 2: commit"):
-                    committed = group.commit()
-                if committed:
-                    self.words.committed()
-                    if on_progress:
-                        on_progress()
+                self._phase2_commit(group, on_progress)  # the last, partial group
         except BaseException as exc:
             group.abort(exc)
             self.words.rolled_back()
@@ -1425,8 +1419,13 @@ class ContactWriter(BaseWriter):
         ImportChange.objects.filter(pk=change_pk).update(indexed=True)
         Import.objects.filter(pk=self.imp.pk).update(indexed_rows=F("indexed_rows") + len(ids))
         if group.done_one():
-            with self.timer("phase 2: commit"):
-                group.commit()
+            self._phase2_commit(group, on_progress)
+
+    def _phase2_commit(self, group: _Grouped, on_progress) -> None:
+        """Commit the open group (if any), then count its words as written and report progress."""
+        with self.timer("phase 2: commit"):
+            committed = group.commit()
+        if committed:
             self.words.committed()
             if on_progress:
                 on_progress()

@@ -431,18 +431,15 @@ def undo_progress(imp: Import) -> dict[str, Any] | None:
 
 def duplicate_scans(imp: Import) -> list[dict[str, Any]]:
     """The duplicate scans that check what a finished contact or company import wrote (queued by it when it
-    finished; see kith.duplicates.jobs): one per type, {"object_type", "status" (queued, running, done or
-    failed), "pairs_found", "pairs_new", "finished_at", "review_url"}. Empty for a dry run, an import that
-    wrote nothing or was undone, and for leads and deals."""
-    from kith.duplicates.jobs import scan_status
+    finished; see kith.duplicates.jobs): one per type, {"object_type", "noun", "status" (queued, running,
+    done or failed), "pairs_found", "pairs_new", "pairs_known", "finished_at", "review_url"}. Empty for a dry
+    run, an import that wrote nothing or was undone, and for leads and deals."""
+    from kith.duplicates.jobs import import_scan_types, scan_status
 
     if imp.dry_run or imp.finished_at is None or imp.status in (Import.Status.UNDOING, Import.Status.UNDONE):
         return []
-    types = []
-    if imp.object_type in ("contact", "company") and (imp.created or imp.updated):
-        types.append(imp.object_type)
-    if imp.companies_created and "company" not in types:
-        types.append("company")
+    types = import_scan_types(imp.object_type, created=imp.created, updated=imp.updated,
+                              companies_created=imp.companies_created)
     return [s for s in (scan_status(t, imp.finished_at) for t in types) if s is not None]
 
 
