@@ -35,3 +35,16 @@ def test_import_benchmark_measures_kith_and_raw_copy(admin):
     assert "## Import" in table and "| Raw COPY rows/s | Write rows/s | Write / COPY | Index rows/s |" in table
     assert f"{result['import']['rows_per_second']:,.0f}" in table
     assert f"{result['import']['total_rows_per_second']:,.0f}" in table
+    # the CPU each phase used: this process always; on PostgreSQL the server's too (it runs on this machine)
+    write_cpu = result["import"]["cpu_write"]
+    assert write_cpu["python"] > 0
+    assert f"write phase Python {write_cpu['python']:.1f}" in table
+    if connection.vendor == "postgresql":
+        assert write_cpu["database"] > 0 and result["raw_copy"]["cpu"]["database"] > 0
+        floor = result["import"]["cpu_floor_seconds"]
+        assert floor >= max(write_cpu["python"], write_cpu["database"])
+        assert result["ceiling_ratio"] == pytest.approx(300 / floor / result["raw_copy"]["rows_per_second"])
+        assert f"at most {result['ceiling_ratio']:.0%} of COPY here" in table
+    else:
+        line = next(x for x in table.splitlines() if x.startswith("- SQLite: write phase Python"))
+        assert write_cpu["database"] is None and "PostgreSQL" not in line and "COPY" not in line

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 import resource
 import tempfile
@@ -79,14 +80,20 @@ def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
     columns = [fl.column for fl in fields]
     now = timezone.now()
     elapsed, n = 0.0, 0
+    cpu = {"python": 0.0, "database": 0.0}
 
     def flush(objs: list) -> float:
         for obj, pk in zip(objs, reserve_ids(Contact, len(objs)), strict=True):
             obj.pk = pk
         tuples = db_rows(fields, objs)
+        before = cpu_seconds()
         started = time.monotonic()
         copy_rows(Contact._meta.db_table, columns, tuples)
-        return time.monotonic() - started
+        took = time.monotonic() - started
+        used = cpu_used(before, cpu_seconds())
+        for k, v in used.items():
+            cpu[k] = None if v is None or cpu[k] is None else cpu[k] + v
+        return took
 
     with transaction.atomic(), open(path, encoding="utf-8", newline="") as f:
         with connection.cursor() as cur:  # check the foreign keys as rows arrive (a commit would check them)
@@ -108,7 +115,35 @@ def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
             elapsed += flush(objs)
             n += len(objs)
         transaction.set_rollback(True)
-    return {"rows": n, "seconds": elapsed, "rows_per_second": n / elapsed if elapsed else 0.0}
+    return {"rows": n, "seconds": elapsed, "rows_per_second": n / elapsed if elapsed else 0.0,
+            "cpu": {k: round(v, 2) if v is not None else None for k, v in cpu.items()}}
+
+
+def cpu_seconds() -> dict[str, float | None]:
+    """CPU time used so far (user + system, seconds) by this process (all its threads) and by the PostgreSQL
+    server process serving this connection: read from /proc when the server runs on this machine, else None."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out: dict[str, float | None] = {"python": usage.ru_utime + usage.ru_stime, "database": None, "backend": None}
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        pid = connection.connection.info.backend_pid
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            # fields 14 and 15 of the file (utime, stime), counted after the command name
+            out["database"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            out["backend"] = pid
+        except (OSError, ValueError, IndexError):  # a server on another machine
+            pass
+    return out
+
+
+def cpu_used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | None]:
+    """The CPU seconds between two cpu_seconds() readings (the database's only if one server process served
+    both)."""
+    same = before["backend"] is not None and before["backend"] == after["backend"]
+    return {"python": round(after["python"] - before["python"], 2),
+            "database": round(after["database"] - before["database"], 2) if same else None}
 
 
 def memory_mb() -> dict[str, float]:
@@ -148,15 +183,21 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
         before = memory_mb()
         peak: dict[str, float] = dict(before)
 
-        def sample(_imp) -> None:
+        cpu: dict[str, Any] = {}
+
+        def sample(progress) -> None:
             for k, v in memory_mb().items():
                 peak[k] = max(peak.get(k, 0.0), v)
+            if progress.written_at is None:  # the write phase's last report: after its last batch
+                cpu["written"] = cpu_seconds()
 
         wall = time.monotonic()
         with open(path, "rb") as f:
             imp = services.create_import(actor=actor, object_type="contact", file_name=path.name, fileobj=f)
         services.start_import(actor=actor, imp=imp, enqueue=False)
+        cpu["start"] = cpu_seconds()
         imp = engine.run(imp.pk, on_progress=sample)
+        cpu["end"] = cpu_seconds()
         wall = time.monotonic() - wall
         run_seconds = (imp.finished_at - imp.started_at).total_seconds()
         write_seconds = (imp.written_at - imp.started_at).total_seconds()
@@ -175,6 +216,15 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
             "stages": {k: round(v, 2) for k, v in sorted(getattr(imp, "stage_seconds", {}).items(),
                                                            key=lambda kv: -kv[1])},
         }
+        if "written" in cpu:
+            out["import"]["cpu_write"] = cpu_used(cpu["start"], cpu["written"])
+            out["import"]["cpu_index"] = cpu_used(cpu["written"], cpu["end"])
+            used = out["import"]["cpu_write"]
+            if used["database"] is not None:
+                # however the work were spread, the write phase needs this long on this machine's cores
+                cores = os.cpu_count() or 1
+                out["import"]["cpu_floor_seconds"] = round(max(used["python"], used["database"],
+                                                               (used["python"] + used["database"]) / cores), 2)
         staged = sum(v for k, v in out["import"]["stages"].items() if not k.startswith("phase 2"))
         out["import"]["stages"]["read, map and the rest"] = round(max(0.0, write_seconds - staged), 2)
         say(f"[{connection.vendor}] Kith import, rows checked and written: "
@@ -189,8 +239,22 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
             f"{out['import']['rss_anon_peak_mb']:.0f} MB; the rest is file-backed)")
         say(f"[{connection.vendor}] where the import's time went: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in out["import"]["stages"].items()))
+        for phase, label in (("cpu_write", "write"), ("cpu_index", "history and search index")):
+            used = out["import"].get(phase)
+            if used:
+                say(f"[{connection.vendor}] CPU of the {label} phase: Python {used['python']:.1f} s"
+                    + (f", PostgreSQL {used['database']:.1f} s" if used["database"] is not None else ""))
+        if out.get("raw_copy", {}).get("cpu", {}).get("database") is not None:
+            used = out["raw_copy"]["cpu"]
+            say(f"[{connection.vendor}] CPU of the raw COPY: Python {used['python']:.1f} s, PostgreSQL "
+                f"{used['database']:.1f} s")
         if "raw_copy" in out and out["raw_copy"]["rows_per_second"]:
             out["ratio"] = out["import"]["rows_per_second"] / out["raw_copy"]["rows_per_second"]
             out["total_ratio"] = out["import"]["total_rows_per_second"] / out["raw_copy"]["rows_per_second"]
             say(f"[{connection.vendor}] import / raw COPY = {out['ratio']:.0%} (end to end {out['total_ratio']:.0%})")
+            floor = out["import"].get("cpu_floor_seconds")
+            if floor:
+                out["ceiling_ratio"] = rows / floor / out["raw_copy"]["rows_per_second"]
+                say(f"[{connection.vendor}] with every core busy throughout, the write phase's CPU work would "
+                    f"still take {floor:.1f} s: at most {out['ceiling_ratio']:.0%} of COPY on this machine")
     return out

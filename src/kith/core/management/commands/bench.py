@@ -185,7 +185,8 @@ def render_imports(runs: dict[str, Any], names: dict[str, str]) -> list[str]:
         "formats, a company name from a pool of one per 20 rows, lifecycle stage, owner email), imported into the "
         "seeded database with `kith import contacts`'s engine, in two phases. **Write**: detection, mapping, "
         "normalisation and validation, matching on email, companies linked or created, the contacts and the "
-        "undo log, in batches of 2,000 rows, each its own transaction: when it ends every record exists (lists, "
+        "undo log, in batches (8,000 rows on SQLite, 2,000 on PostgreSQL), each its own transaction: when it "
+        "ends every record exists (lists, "
         "filters, API, exports). **Index**: each new contact's history row and search document. The physical "
         "limit: a raw `COPY` of the same rows, already normalised, into the same contacts table with all its "
         "indexes and foreign keys checked (rolled back).",
@@ -217,7 +218,33 @@ def render_imports(runs: dict[str, Any], names: dict[str, str]) -> list[str]:
                          "\"alongside\" runs in a second thread while the database works): "
                          + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()) + ".")
             lines.append("")
+    cpu_lines = [_cpu_line(names[db], r) for db, r in results.items() if r.get("import", {}).get("cpu_write")]
+    if cpu_lines:
+        lines += ["CPU time each phase used (user + system seconds): the benchmark process (all its threads) and, "
+                  "on PostgreSQL, the server process serving its connection (read from /proc; the server runs "
+                  "on this machine). On PostgreSQL it bounds the ratio: however the work were spread over the "
+                  "cores, the write phase cannot take less than its CPU time divided by the cores, nor less than "
+                  "either side's own time.", ""]
+        lines += [line for line in cpu_lines if line] + [""]
     return lines
+
+
+def _cpu_line(name: str, r: dict[str, Any]) -> str:
+    imp = r["import"]
+
+    def both(used: dict[str, Any]) -> str:
+        db = f", PostgreSQL {used['database']:.1f}" if used.get("database") is not None else ""
+        return f"Python {used['python']:.1f}{db}"
+
+    text = f"- {name}: write phase {both(imp['cpu_write'])}; history and search index {both(imp['cpu_index'])}"
+    raw = r.get("raw_copy", {}).get("cpu", {})
+    if raw.get("database") is not None:
+        text += f"; the raw COPY {both(raw)}"
+    if "ceiling_ratio" in r:
+        text += (f". With every core busy throughout, the write phase would still take "
+                 f"{imp['cpu_floor_seconds']:.1f} s: at most {r['ceiling_ratio']:.0%} of COPY here "
+                 f"(measured: {r['ratio']:.0%})")
+    return text + "."
 
 
 def render(runs: dict[str, Any], info: dict[str, Any], command: str, seconds: float) -> str:
