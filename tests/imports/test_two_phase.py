@@ -166,3 +166,15 @@ def test_the_page_and_the_api_show_the_second_phase_and_it_cannot_be_cancelled(a
     assert r.status_code == 409
     assert "cannot be stopped" in r.json()["detail"]
     assert not Import.objects.get(pk=indexing.pk).cancel_requested
+
+
+def test_the_second_phase_reads_exactly_the_contacts_of_its_undo_log_row(admin):
+    imp = run(admin, upload(admin, CSV))
+    ids = sorted(Contact.objects.filter(last_name="Marrow").values_list("pk", flat=True))
+    assert ids == list(range(ids[0], ids[0] + 5))  # reserved in one go: read as a range
+    writer = engine.ContactWriter(imp, admin, ["First Name"])
+    rows, _ = writer._load_new(ids)
+    assert [r["id"] for r in rows] == ids and rows[0]["email"] == "quilla0@two.example"
+    # ids with gaps (another writer took numbers in between): those ids only, not the range they span
+    rows, _ = writer._load_new([ids[0], ids[2], ids[4]])
+    assert [r["id"] for r in rows] == [ids[0], ids[2], ids[4]]

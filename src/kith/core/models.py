@@ -118,7 +118,8 @@ class AuditEntry(models.Model):
         DELETE = "delete", "Moved to trash"
         RESTORE = "restore", "Restored"
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # no index of its own: audit_object_idx starts with it (every history row written paid for both)
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=300, blank=True)
     action = models.CharField(max_length=16, choices=Action.choices)
