@@ -170,3 +170,40 @@ def test_a_failed_scan_is_reported(admin, ken, client, monkeypatch, run):
     client.force_login(admin)
     page = client.get(f"/imports/{imp.pk}/").content.decode()
     assert "The duplicate check of the contacts stopped with an error" in page
+
+
+def test_the_list_of_imports_reads_every_scan_state_in_a_few_queries(admin, ken, run):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from kith.imports import services
+
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_for(admin)}"}
+    api = Client()
+    api.get("/api/v1/imports", **auth)  # (the token's first use of the minute records it: one more query)
+
+    def listed() -> tuple[dict[int, list], int]:
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get("/api/v1/imports", {"limit": 50}, **auth).json()
+        return {i["id"]: i["duplicate_scans"] for i in body["items"]}, len(queries)
+
+    first = run(admin, upload(admin, FILE), match_on="email")  # contacts and a new company
+    run_jobs()  # their scans: done
+    few, queries_for_one = listed()
+    for n in range(4):  # more imports: a dry run among them, then one of leads
+        run(admin, upload(admin, f"Name,Email\nAnn Lee,ann{n}@lee.example\n", name=f"more{n}.csv"),
+            match_on="email", dry_run=n == 1)
+        run_jobs()
+    run(admin, upload(admin, "Name,Email\nLee Ray,lee@ray.example\n", name="leads.csv", object_type="lead"))
+    second = run(admin, upload(admin, "Name,Email\nKen Adams,ken+2@acme.com\n", name="two.csv"), match_on="email")
+    many, queries_for_seven = listed()
+    assert len(few) == 1 and len(many) == 7 and queries_for_seven == queries_for_one
+    # each item says what the import's own page says
+    for imp in services.visible_imports(admin):
+        expected = services.duplicate_scans(imp)
+        assert [(s["object_type"], s["status"], s["pairs_found"]) for s in many[imp.pk]] == \
+            [(s["object_type"], s["status"], s["pairs_found"]) for s in expected]
+    assert [(s["object_type"], s["status"]) for s in many[first.pk]] == [("contact", "done"), ("company", "done")]
+    assert [(s["object_type"], s["status"]) for s in many[second.pk]] == [("contact", "queued")]
+    assert few[first.pk] == many[first.pk]

@@ -211,7 +211,8 @@ class UndoOut(Schema):
 # --- serialisers ---------------------------------------------------------------------------------------
 
 
-def import_dict(imp: Import, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+def import_dict(imp: Import, progress: dict[str, Any] | None = None,
+                scans: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     p = progress or services.progress(imp)
     user = imp.created_by
     return {
@@ -242,7 +243,7 @@ def import_dict(imp: Import, progress: dict[str, Any] | None = None) -> dict[str
         "started_at": imp.started_at,
         "finished_at": imp.finished_at,
         "undone_at": imp.undone_at,
-        "duplicate_scans": services.duplicate_scans(imp),
+        "duplicate_scans": services.duplicate_scans(imp) if scans is None else scans,
         "url": imp.get_absolute_url(),
     }
 
@@ -316,7 +317,10 @@ def list_imports(
             raise ValidationError({"object_type": ["Use one of: contact, company, lead, deal."]})
         qs = qs.filter(object_type=kind)
     rows, next_cursor = common.page(qs, ordering=NEWEST, descending=True, cursor=cursor, limit=limit)
-    return common.json_page([import_dict(imp) for imp in rows], next_cursor)
+    # the page's rows are fresh (no re-read for their progress); their duplicate scans in one go
+    scans = services.duplicate_scans_of(rows)
+    return common.json_page([import_dict(imp, services.progress(imp, reload=False), scans[imp.pk]) for imp in rows],
+                            next_cursor)
 
 
 @router.get(

@@ -3,7 +3,7 @@ import queues when it finishes (so its records are checked against everyone at o
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.urls import reverse
 
@@ -61,28 +61,45 @@ def scan_status(object_type: str, since) -> dict | None:
     """The duplicate scan of one type that covers records written before `since` (an import's end): the
     first scan started after it (the import's own, the nightly one or a manual one). None when none ran and
     none is queued."""
+    return scan_statuses([(object_type, since)])[0]
+
+
+def scan_statuses(wanted: list[tuple[str, datetime]]) -> list[dict | None]:
+    """scan_status of each (object_type, since), in three queries whatever their number (a page of imports)."""
     from kith.core.models import Job
 
     from .models import ScanRun
 
-    runs = ScanRun.objects.filter(object_type=object_type, started_at__gte=since)
-    review_url = reverse("web:duplicate_list") + f"?type={object_type}"
-    base = {"object_type": object_type, "noun": "companies" if object_type == "company" else "contacts",
-            "review_url": review_url}
-    done = runs.filter(finished_at__isnull=False).order_by("pk").first()
-    if done is not None:
-        return {**base, "status": "done", "pairs_found": done.found, "pairs_new": done.created,
-                "pairs_known": max(0, done.found - done.created), "finished_at": done.finished_at}
-    status = (Job.objects.filter(unique_key=import_scan_key(object_type),
-                                 status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
-              .values_list("status", flat=True).first())
-    if status is None and runs.filter(finished_at__isnull=True).exists():
-        status = Job.Status.RUNNING  # a nightly or manual scan, still going
-    if status is None:
-        failed = Job.objects.filter(name=IMPORT_SCAN, args__object_type=object_type, status=Job.Status.FAILED,
-                                    created_at__gte=since).exists()
-        if not failed:
-            return None
-        status = Job.Status.FAILED
-    return {**base, "status": str(status), "pairs_found": None, "pairs_new": None, "pairs_known": None,
-            "finished_at": None}
+    if not wanted:
+        return []
+    types = sorted({t for t, _ in wanted})
+    oldest = min(since for _, since in wanted)
+    # the scans since the oldest: one a night and one per import that wrote records, at most
+    runs = list(ScanRun.objects.filter(object_type__in=types, started_at__gte=oldest).order_by("pk")
+                .values_list("object_type", "started_at", "finished_at", "found", "created"))
+    pending = dict(Job.objects.filter(unique_key__in=[import_scan_key(t) for t in types],
+                                      status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+                   .order_by("pk").values_list("unique_key", "status"))
+    failed = [(args.get("object_type"), created_at) for args, created_at in
+              Job.objects.filter(name=IMPORT_SCAN, status=Job.Status.FAILED, created_at__gte=oldest)
+              .values_list("args", "created_at")]
+    review = reverse("web:duplicate_list")
+    out: list[dict | None] = []
+    for object_type, since in wanted:
+        base = {"object_type": object_type, "noun": "companies" if object_type == "company" else "contacts",
+                "review_url": f"{review}?type={object_type}"}
+        after = [r for r in runs if r[0] == object_type and r[1] >= since]
+        done = next((r for r in after if r[2] is not None), None)
+        if done is not None:
+            _, _, finished_at, found, created = done
+            out.append({**base, "status": "done", "pairs_found": found, "pairs_new": created,
+                        "pairs_known": max(0, found - created), "finished_at": finished_at})
+            continue
+        status = pending.get(import_scan_key(object_type))
+        if status is None and after:
+            status = Job.Status.RUNNING  # a nightly or manual scan, still going
+        if status is None and any(t == object_type and at >= since for t, at in failed):
+            status = Job.Status.FAILED
+        out.append(None if status is None else {**base, "status": str(status), "pairs_found": None,
+                                                 "pairs_new": None, "pairs_known": None, "finished_at": None})
+    return out

@@ -434,27 +434,41 @@ def duplicate_scans(imp: Import) -> list[dict[str, Any]]:
     finished; see kith.duplicates.jobs): one per type, {"object_type", "noun", "status" (queued, running,
     done or failed), "pairs_found", "pairs_new", "pairs_known", "finished_at", "review_url"}. Empty for a dry
     run, an import that wrote nothing or was undone, and for leads and deals."""
-    from kith.duplicates.jobs import import_scan_types, scan_status
+    return duplicate_scans_of([imp])[imp.pk]
 
-    if imp.dry_run or imp.finished_at is None or imp.status in (Import.Status.UNDOING, Import.Status.UNDONE):
-        return []
-    types = import_scan_types(imp.object_type, created=imp.created, updated=imp.updated,
-                              companies_created=imp.companies_created)
-    return [s for s in (scan_status(t, imp.finished_at) for t in types) if s is not None]
+
+def duplicate_scans_of(imps: list[Import]) -> dict[int, list[dict[str, Any]]]:
+    """duplicate_scans of each import (by id), in at most three queries (a page of the list)."""
+    from kith.duplicates.jobs import import_scan_types, scan_statuses
+
+    wanted: list[tuple[int, str, Any]] = []
+    for imp in imps:
+        if imp.dry_run or imp.finished_at is None or imp.status in (Import.Status.UNDOING, Import.Status.UNDONE):
+            continue
+        for t in import_scan_types(imp.object_type, created=imp.created, updated=imp.updated,
+                                   companies_created=imp.companies_created):
+            wanted.append((imp.pk, t, imp.finished_at))
+    out: dict[int, list[dict[str, Any]]] = {imp.pk: [] for imp in imps}
+    for (pk, _, _), status in zip(wanted, scan_statuses([(t, since) for _, t, since in wanted]), strict=True):
+        if status is not None:
+            out[pk].append(status)
+    return out
 
 
 # --- reading -------------------------------------------------------------------------------------------
 
 
-def progress(imp: Import) -> dict[str, Any]:
+def progress(imp: Import, *, reload: bool = True) -> dict[str, Any]:
     """{"status", "phase", "dry_run", "rows_done", "total_rows", "percent", "rows_per_second", "created",
     "updated", "skipped", "failed", "eta_seconds", "indexed", "to_index", "index_percent",
     "index_rows_per_second", "error", "finished"} from the latest committed batch.
 
     phase: "writing" (rows are read, checked and written; rows_done of total_rows), then "indexing" (the
     new contacts' history and search documents: indexed of to_index), None when not running. The speed and
-    time left are those of the current phase; rows_per_second after "writing" is that phase's."""
-    imp = Import.objects.get(pk=imp.pk)
+    time left are those of the current phase; rows_per_second after "writing" is that phase's.
+    reload=False: imp was just read (a page of the list), use it as it is."""
+    if reload:
+        imp = Import.objects.get(pk=imp.pk)
     now = timezone.now()
     running = imp.status == Import.Status.RUNNING
     phase = ("indexing" if imp.written_at else "writing") if running else None
