@@ -259,3 +259,27 @@ def test_api_export_errors_name_the_field(api):
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "lifecycle_stage"
     r = api.post("exports", {"kind": "tickets"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
+
+
+def test_custom_fields_are_checked_and_labelled_by_their_current_definitions(api, admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kith.core import custom_field_services
+
+    custom_field_services.create_custom_field(actor=admin, data={
+        "object_type": "contact", "label": "Shoe size", "field_type": "number"})
+    items = [{"first_name": f"P{i}", "custom_fields": {"shoe_size": 40 + i}} for i in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        out = results(bulk(api, "contacts", items))
+    assert [x["status"] for x in out] == ["created"] * 5
+    # the definitions are read once for the call, not twice for every item
+    assert sum('FROM "core_customfield"' in q["sql"] for q in queries.captured_queries) == 1
+    history = audit.history(Contact.objects.get(pk=out[4]["id"])).first()
+    assert history.changes["custom_fields.shoe_size"] == {"old": None, "new": 44, "label": "Shoe size"}
+    # a field made required after that call is enforced by the next one
+    custom_field_services.create_custom_field(actor=admin, data={
+        "object_type": "contact", "label": "Region code", "field_type": "text", "required": True})
+    out = results(bulk(api, "contacts", [{"first_name": "Q"}]))
+    assert out[0]["status"] == "error"
+    assert out[0]["errors"] == [{"field": "custom_fields.region_code", "message": "Region code is required."}]

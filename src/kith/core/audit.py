@@ -10,8 +10,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 
-from . import bulk, context
-from .models import AuditEntry, CustomField
+from . import bulk, context, customfields
+from .models import AuditEntry
 
 
 def _plain(value: Any) -> Any:
@@ -49,9 +49,7 @@ def snapshot(obj) -> dict[str, Any]:
 def diff(before: dict[str, Any], after: dict[str, Any], obj) -> dict[str, dict[str, Any]]:
     labels = dict(obj.audit_fields)
     labels["tags"] = "Tags"
-    cf_labels = dict(
-        CustomField.objects.filter(object_type=obj.object_type).values_list("key", "label")
-    )
+    cf_labels = {f.key: f.label for f in customfields.definitions(obj.object_type)}
     changes: dict[str, dict[str, Any]] = {}
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)

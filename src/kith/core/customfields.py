@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import decimal
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,8 +22,29 @@ TRUE_WORDS = {"true", "1", "yes", "on", "y"}
 FALSE_WORDS = {"false", "0", "no", "off", "n", ""}
 
 
+_remembered: contextvars.ContextVar[dict[str, list[CustomField]] | None] = contextvars.ContextVar(
+    "kith_custom_field_definitions", default=None)
+
+
+@contextlib.contextmanager
+def remembered() -> Iterator[None]:
+    """Inside the block each type's definitions are read once (a bulk call writes up to 1,000 records in one
+    transaction; each write read them twice: to check the values, and to label them in the history)."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def definitions(object_type: str) -> list[CustomField]:
-    return list(CustomField.objects.filter(object_type=object_type).order_by("position", "id"))
+    memo = _remembered.get()
+    if memo is not None and object_type in memo:
+        return memo[object_type]
+    found = list(CustomField.objects.filter(object_type=object_type).order_by("position", "id"))
+    if memo is not None:
+        memo[object_type] = found
+    return found
 
 
 def clean_value(field: CustomField, value: Any) -> Any:
