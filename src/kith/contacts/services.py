@@ -277,7 +277,7 @@ def create_contact(*, actor, data: dict[str, Any]) -> Contact:
         contact.created_at = contact.updated_at = timezone.now()
         _save_unique(contact)
         if tags:
-            records.set_tags(contact, tags)
+            records.set_tags(contact, tags, new=True)
         records.finish_write(contact, action=AuditEntry.Action.CREATE, actor=actor, before={})
     contact.warnings = warnings
     return contact
@@ -387,7 +387,7 @@ def create_company(*, actor, data: dict[str, Any]) -> Company:
         company.created_at = company.updated_at = timezone.now()
         _save_unique(company)
         if tags:
-            records.set_tags(company, tags)
+            records.set_tags(company, tags, new=True)
         records.finish_write(company, action=AuditEntry.Action.CREATE, actor=actor, before={})
     company.warnings = warnings
     return company

@@ -89,7 +89,9 @@ def clean_tags(value: Any) -> list[str]:
     return names
 
 
-def set_tags(obj, names: Iterable[str]) -> None:
+def set_tags(obj, names: Iterable[str], *, new: bool = False) -> None:
+    """Give the record exactly these tags (created when missing; "VIP" and "vip" are one tag). new=True: a
+    record created in this transaction, which has none yet (its current tags are not read)."""
     names = list(names)
     existing = {t.name.lower(): t for t in Tag.objects.filter(name__in=names)}
     tags = []
@@ -105,7 +107,10 @@ def set_tags(obj, names: Iterable[str]) -> None:
             except IntegrityError:  # created by a concurrent write a moment ago
                 tag = Tag.objects.get(name=name)
         tags.append(tag)
-    obj.tags.set(tags)
+    if new:
+        obj.tags.add(*tags)
+    else:
+        obj.tags.set(tags)
 
 
 def finish_write(obj, *, action: str, actor, before: dict[str, Any]) -> dict[str, Any]:

@@ -241,7 +241,7 @@ def create_deal(*, actor, data: dict[str, Any]) -> Deal:
         deal.save()
         _record_stage_change(deal, actor=actor, now=now)
         if extras.get("tags"):
-            records.set_tags(deal, extras["tags"])
+            records.set_tags(deal, extras["tags"], new=True)
         _write_contacts(deal, extras)
         _finish(deal, action=AuditEntry.Action.CREATE, actor=actor, before={"contacts": []})
     deal.warnings = []

@@ -133,7 +133,7 @@ def create_lead(*, actor, data: dict[str, Any], form=None, consent_text: str = "
             lead.assigned_at = now
         lead.save()
         if tags:
-            records.set_tags(lead, tags)
+            records.set_tags(lead, tags, new=True)
         records.finish_write(lead, action=AuditEntry.Action.CREATE, actor=actor, before={})
         if reason:
             entry = audit.history(lead).first()
