@@ -26,6 +26,22 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and on PostgreSQL, before it is dropped: the connections threads of
+    this run left open (live-server request threads, pooled connections checked out when Django re-made
+    its pool) are closed, so DROP DATABASE does not fail with "being accessed by other users". The test
+    database is this run's alone."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
     # Argon2 is the production hasher (tested in test_users.py); tests log in many times.
@@ -87,6 +103,15 @@ class ApiClient:
 
     def delete(self, path, **kw):
         return self._call("delete", path, **kw)
+
+
+def signed_in(user):
+    """A test client signed in as the user (a session, as after the login form)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def token_for(user) -> str:

@@ -14,6 +14,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.activities import services
 from kith.activities.views_calendar import (
     build_items,
@@ -28,12 +29,6 @@ pytestmark = pytest.mark.django_db
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def text(response) -> str:
@@ -160,7 +155,7 @@ def test_week_view_shows_meetings_and_tasks_in_the_users_time_zone(member, admin
     t = task(admin, "Send proposal", at(NEW_YORK, 2026, 11, 19, 16, 0), assignee=member)
     meeting(admin, "Not mine", at(NEW_YORK, 2026, 11, 17, 11, 0))
     task(member, "Next week", at(NEW_YORK, 2026, 11, 24, 9, 0))
-    r = client_for(member).get("/calendar/", {"date": day.isoformat()})
+    r = signed_in(member).get("/calendar/", {"date": day.isoformat()})
     assert r.status_code == 200
     page = text(r)
     assert "16–22 November 2026" in page and "America/New_York" in page
@@ -183,7 +178,7 @@ def test_week_view_marks_done_and_overdue_tasks(member):
     done = task(member, "Finished thing", past)
     services.complete_task(actor=member, task=done)
     # the week of the tasks (an hour ago may be last week, early on a Monday)
-    html = client_for(member).get("/calendar/", {"date": past.date().isoformat()}).content.decode()
+    html = signed_in(member).get("/calendar/", {"date": past.date().isoformat()}).content.decode()
     assert re.search(
         rf'class="cal-item cal-task[^"]*is-overdue[^"]*"><a href="/activities/{overdue.pk}/"', html
     )
@@ -196,7 +191,7 @@ def test_month_view_lists_items_per_day_with_more_link(member):
     for h in range(9, 14):
         meeting(member, f"Call {h}", at(BERLIN, 2026, 11, 10, h, 0), minutes=30)
     task(member, "Quarter report", at(BERLIN, 2026, 11, 30, 0, 0))
-    r = client_for(member).get("/calendar/", {"view": "month", "date": "2026-11-05"})
+    r = signed_in(member).get("/calendar/", {"view": "month", "date": "2026-11-05"})
     page = text(r)
     assert "November 2026" in page
     assert "Call 9" in page and "Call 11" in page and "Call 12" not in page and "+2 more" in page
@@ -213,7 +208,7 @@ def test_month_view_lists_items_per_day_with_more_link(member):
 
 
 def test_navigation_links_and_htmx_fragment(member):
-    c = client_for(member)
+    c = signed_in(member)
     r = c.get("/calendar/", {"date": "2026-11-18"})
     html = r.content.decode()
     assert 'href="/calendar/?date=2026-11-09"' in html and 'href="/calendar/?date=2026-11-23"' in html
@@ -228,7 +223,7 @@ def test_navigation_links_and_htmx_fragment(member):
 
 
 def test_bad_parameters_fall_back_with_a_message(member):
-    r = client_for(member).get("/calendar/", {"date": "31/12/2026", "view": "year"})
+    r = signed_in(member).get("/calendar/", {"date": "31/12/2026", "view": "year"})
     assert r.status_code == 200
     page = text(r)
     assert "“31/12/2026” is not a date" in page and "Choose week or month" in page
@@ -238,18 +233,18 @@ def test_viewer_sees_own_calendar_but_not_a_colleagues(viewer, member, admin):
     meeting(
         admin, "Viewer's demo", timezone.now() + dt.timedelta(minutes=5), attendees=[{"user_id": viewer.pk}]
     )
-    c = client_for(viewer)
+    c = signed_in(viewer)
     r = c.get("/calendar/")
     assert r.status_code == 200 and "Viewer's demo" in text(r)
     assert c.get("/calendar/", {"user": member.pk}).status_code == 404
     assert 'id="cal-user"' not in r.content.decode()
-    assert client_for(member).get("/calendar/", {"user": admin.pk}).status_code == 404
+    assert signed_in(member).get("/calendar/", {"user": admin.pk}).status_code == 404
 
 
 def test_manager_can_open_a_colleagues_calendar(manager, member):
     set_tz(member, "America/New_York")
     meeting(member, "Bob's call", timezone.now() + dt.timedelta(minutes=5))
-    c = client_for(manager)
+    c = signed_in(manager)
     r = c.get("/calendar/", {"user": member.pk})
     page = text(r)
     assert "Bob Member’s meetings and tasks" in page and "Bob's call" in page and "America/New_York" in page
@@ -271,11 +266,11 @@ def test_week_page_across_a_daylight_saving_change(member):
     meeting(member, "Monday standup", at(BERLIN, 2026, 3, 23, 10, 0), minutes=15)
     meeting(member, "Sunday brunch", at(BERLIN, 2026, 3, 29, 10, 0), minutes=90)
     meeting(member, "Night shift", dt.datetime(2026, 3, 29, 23, 30, tzinfo=dt.UTC), minutes=30)
-    html = client_for(member).get("/calendar/", {"date": "2026-03-25"}).content.decode()
+    html = signed_in(member).get("/calendar/", {"date": "2026-03-25"}).content.decode()
     assert 'class="cal-item cal-meeting cal-r13 cal-n1 is-short"' in day_section(html, "Monday 23 March")
     assert 'class="cal-item cal-meeting cal-r13 cal-n6' in day_section(html, "Sunday 29 March")
     assert "Night shift" not in html
-    html = client_for(member).get("/calendar/", {"date": "2026-03-30"}).content.decode()
+    html = signed_in(member).get("/calendar/", {"date": "2026-03-30"}).content.decode()
     monday = day_section(html, "Monday 30 March")
     assert "Night shift" in monday and "01:30–02:00" in monday
 
@@ -288,7 +283,7 @@ def test_only_overlapping_items_share_a_days_width(member):
     b = meeting(member, "Customer call", at(BERLIN, 2026, 11, 17, 9, 30), minutes=60)
     c = meeting(member, "Lunch", at(BERLIN, 2026, 11, 17, 12, 0), minutes=60)
     t = task(member, "Send the notes", at(BERLIN, 2026, 11, 17, 15, 0))
-    html = client_for(member).get("/calendar/", {"date": "2026-11-17"}).content.decode()
+    html = signed_in(member).get("/calendar/", {"date": "2026-11-17"}).content.decode()
     tuesday = day_section(html, "Tuesday 17 November")
 
     def classes(pk):
@@ -305,7 +300,7 @@ def test_week_is_also_a_list_of_days_for_phones(member):
     """Below 760 px the seven-column grid is hidden and the same week shows as a list of days (CSS)."""
     set_tz(member, "Europe/Berlin")
     meeting(member, "Pipeline review", at(BERLIN, 2026, 11, 17, 9, 30), location="Room 4")
-    html = client_for(member).get("/calendar/", {"date": "2026-11-17"}).content.decode()
+    html = signed_in(member).get("/calendar/", {"date": "2026-11-17"}).content.decode()
     assert '<div class="cal-agenda"' in html, "no list of days"
     agenda = html.split('<div class="cal-agenda"')[1].split('class="cal-foot')[0]
     days = re.findall(r'aria-label="(\w+ \d+ \w+) \(list\)"', agenda)
@@ -322,7 +317,7 @@ def test_month_view_shows_a_meetings_start_time_only(member):
     """A month cell is narrow: "09:30 Pipeline review", the end time only for screen readers."""
     set_tz(member, "Europe/Berlin")
     meeting(member, "Pipeline review", at(BERLIN, 2026, 11, 17, 9, 30))
-    html = client_for(member).get("/calendar/", {"view": "month", "date": "2026-11-17"}).content.decode()
+    html = signed_in(member).get("/calendar/", {"view": "month", "date": "2026-11-17"}).content.decode()
     cell = html.split('aria-label="Tuesday 17 November: week view')[1].split('role="cell"')[0]
     assert (
         '09:30<span class="visually-hidden">–10:30</span></span> <span class="cal-subject">Pipeline review'

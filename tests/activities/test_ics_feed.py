@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.activities import services
 from kith.activities.models import Attendee, AttendeeResponse
 from kith.contacts.services import create_contact
@@ -121,12 +122,6 @@ def events_by_summary(cal: Component) -> dict[str, Component]:
 
 
 # --- fixtures ------------------------------------------------------------------------------------------
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def meeting(actor, subject, start, minutes=60, **extra):
@@ -269,7 +264,7 @@ def test_meeting_ics_download(member, admin, soon):
         attendees=[{"contact_id": ann.pk}, {"user_id": admin.pk}],
     )
     Attendee.objects.filter(activity=m, user=admin).update(response=AttendeeResponse.ACCEPTED)
-    r = client_for(member).get(reverse("web:activity_ics", args=[m.pk]))
+    r = signed_in(member).get(reverse("web:activity_ics", args=[m.pk]))
     assert r.status_code == 200 and r["Content-Type"] == "text/calendar; charset=utf-8"
     assert r["Content-Disposition"] == 'attachment; filename="kick-off-acme.ics"'
     cal = parse_ics(r.content)
@@ -283,11 +278,11 @@ def test_meeting_ics_download(member, admin, soon):
 
 def test_meeting_ics_only_for_visible_meetings(member, admin, viewer, settings, soon):
     note = services.log_activity(actor=admin, data={"type": "note", "body": "hi"})
-    assert client_for(member).get(reverse("web:activity_ics", args=[note.pk])).status_code == 404
+    assert signed_in(member).get(reverse("web:activity_ics", args=[note.pk])).status_code == 404
     private = meeting(admin, "Admin only", soon)
-    assert client_for(viewer).get(reverse("web:activity_ics", args=[private.pk])).status_code == 200
+    assert signed_in(viewer).get(reverse("web:activity_ics", args=[private.pk])).status_code == 200
     settings.KITH_RECORD_VISIBILITY = "own"
-    assert client_for(viewer).get(reverse("web:activity_ics", args=[private.pk])).status_code == 404
+    assert signed_in(viewer).get(reverse("web:activity_ics", args=[private.pk])).status_code == 404
     assert Client().get(reverse("web:activity_ics", args=[private.pk])).status_code == 302
 
 
@@ -311,7 +306,7 @@ def test_send_invitations_queues_one_email_per_attendee_with_the_ics(member, adm
             {"user_id": admin.pk},
         ],
     )
-    c = client_for(member)
+    c = signed_in(member)
     r = c.post(reverse("web:activity_send_invitations", args=[m.pk]), follow=True)
     assert r.status_code == 200
     assert "on their way to 3 attendees" in r.content.decode()
@@ -335,7 +330,7 @@ def test_send_invitations_queues_one_email_per_attendee_with_the_ics(member, adm
 
 def test_invite_only_new_attendees(member, smtp, soon):
     m = meeting(member, "Workshop", soon, attendees=[{"email": "a@x-corp.com"}])
-    c = client_for(member)
+    c = signed_in(member)
     c.post(reverse("web:activity_send_invitations", args=[m.pk]))
     services.update_activity(
         actor=member, activity=m, data={"attendees": [{"email": "a@x-corp.com"}, {"email": "b@x-corp.com"}]}
@@ -351,21 +346,21 @@ def test_invite_only_new_attendees(member, smtp, soon):
 def test_invitations_without_smtp_or_attendees_explain_why(member, settings, soon):
     settings.KITH_SMTP_URL = ""
     m = meeting(member, "Solo", soon, attendees=[{"email": "a@x-corp.com"}])
-    r = client_for(member).post(reverse("web:activity_send_invitations", args=[m.pk]), follow=True)
+    r = signed_in(member).post(reverse("web:activity_send_invitations", args=[m.pk]), follow=True)
     assert "Invitations not sent: Sending email is not set up" in r.content.decode()
     settings.KITH_SMTP_URL = "smtp://127.0.0.1:2525"
     lonely = meeting(member, "Lonely", soon)
-    r = client_for(member).post(reverse("web:activity_send_invitations", args=[lonely.pk]), follow=True)
+    r = signed_in(member).post(reverse("web:activity_send_invitations", args=[lonely.pk]), follow=True)
     assert "No attendee with an email address to invite." in r.content.decode()
     assert not OutboundEmail.objects.exists()
 
 
 def test_viewer_cannot_send_invitations(viewer, member, smtp, soon):
     m = meeting(member, "Review", soon, attendees=[{"email": "a@x-corp.com"}])
-    r = client_for(viewer).post(reverse("web:activity_send_invitations", args=[m.pk]))
+    r = signed_in(viewer).post(reverse("web:activity_send_invitations", args=[m.pk]))
     assert r.status_code == 403
     assert not OutboundEmail.objects.exists()
-    assert client_for(viewer).get(reverse("web:activity_send_invitations", args=[m.pk])).status_code == 405
+    assert signed_in(viewer).get(reverse("web:activity_send_invitations", args=[m.pk])).status_code == 405
 
 
 def test_meeting_page_shows_invitations_and_answers(member, viewer, smtp, soon):
@@ -378,7 +373,7 @@ def test_meeting_page_shows_invitations_and_answers(member, viewer, smtp, soon):
     page_url = reverse("web:activity_detail", args=[m.pk])
 
     def card(user):
-        html = client_for(user).get(page_url).content.decode()
+        html = signed_in(user).get(page_url).content.decode()
         found = re.search(r'<section class="card cal-invites".*?</section>', html, re.S)
         assert found, "no Invitations card on the meeting page"
         return " ".join(re.sub(r"<[^>]+>", " ", found.group(0)).split()), found.group(0)
@@ -387,7 +382,7 @@ def test_meeting_page_shows_invitations_and_answers(member, viewer, smtp, soon):
     assert "Invitations 2" in text and text.count("Not invited yet") == 2 and "Send invitations" in text
     assert f'action="/activities/{m.pk}/invitations/"' in html
     assert re.search(r'name="csrfmiddlewaretoken" value="\w{20,}"', html)
-    r = client_for(member).post(
+    r = signed_in(member).post(
         reverse("web:activity_send_invitations", args=[m.pk]), {"next": page_url}, follow=True
     )
     assert r.redirect_chain[-1][0] == page_url
@@ -404,7 +399,7 @@ def test_invitation_arrives_with_the_calendar_file(member, smtp, work, soon):
     m = meeting(
         member, "Design review", soon, location="Room 7", attendees=[{"email": "ann@acme.com", "name": "Ann"}]
     )
-    client_for(member).post(reverse("web:activity_send_invitations", args=[m.pk]))
+    signed_in(member).post(reverse("web:activity_send_invitations", args=[m.pk]))
     work()
     [received] = smtp.to("ann@acme.com")
     assert received.subject.startswith("Invitation: Design review")

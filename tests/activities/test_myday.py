@@ -10,11 +10,11 @@ import zoneinfo
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.activities import services
 from kith.activities.models import Activity, ActivityLink
 from kith.activities.views_myday import going_cold, waiting_leads
@@ -24,12 +24,6 @@ from kith.sales.models import Deal, Lead, Stage
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def text(html: str) -> str:
@@ -102,7 +96,7 @@ def test_tasks_overdue_and_today_in_the_users_time_zone(member, admin, local_day
     task(admin, "Alice's own task", midnight + dt.timedelta(hours=10))
     done = task(member, "Already done", midnight + dt.timedelta(hours=9))
     services.complete_task(actor=member, task=done)
-    html = client_for(member).get("/").content.decode()
+    html = signed_in(member).get("/").content.decode()
     tasks = section(html, "myday-tasks-heading")
     overdue, _, today = tasks.partition(" Today ")
     assert "Overdue tasks" in overdue and "Yesterday's call back Ann Lee Due Nov" in overdue
@@ -115,7 +109,7 @@ def test_tasks_overdue_and_today_in_the_users_time_zone(member, admin, local_day
 def test_complete_a_task_in_one_click(member, local_day):
     _, midnight = local_day
     t = task(member, "Call Ann", midnight + dt.timedelta(hours=12))
-    c = client_for(member)
+    c = signed_in(member)
     html = c.get("/").content.decode()
     url = reverse("web:task_complete", args=[t.pk])
     row = re.search(
@@ -132,7 +126,7 @@ def test_complete_a_task_in_one_click(member, local_day):
 def test_viewer_cannot_complete_tasks(viewer, admin, local_day):
     t = task(admin, "Viewer's task", timezone.now() + dt.timedelta(minutes=1), assignee=admin)
     Activity.objects.filter(pk=t.pk).update(assignee=viewer)
-    c = client_for(viewer)
+    c = signed_in(viewer)
     html = c.get("/").content.decode()
     assert "Viewer's task" in section(html, "myday-tasks-heading")
     assert (
@@ -155,7 +149,7 @@ def test_todays_meetings(member, admin, local_day):
     )
     meeting(member, "Tomorrow's review", midnight + dt.timedelta(days=1, hours=9))
     meeting(admin, "Not invited", midnight + dt.timedelta(hours=11))
-    html = client_for(member).get("/").content.decode()
+    html = signed_in(member).get("/").content.decode()
     meetings = section(html, "myday-meetings-heading")
     assert re.search(r"09:00 –09:15 Standup .*Room 2.* 14:00 –15:00 Board prep .*Video call", meetings)
     assert "Tomorrow's review" not in meetings and "Not invited" not in meetings
@@ -178,7 +172,7 @@ def test_leads_waiting_for_a_first_response(member, admin, pipeline):
     sales.create_lead(actor=admin, data={"first_name": "Otto", "owner_id": admin.pk})
     assert Lead.objects.get(pk=answered.pk).first_response_at is not None
     assert [lead.first_name for lead in waiting_leads(member)] == ["Wendy"]
-    html = client_for(member).get("/").content.decode()
+    html = signed_in(member).get("/").content.decode()
     leads = section(html, "myday-leads-heading")
     assert "Wendy" in leads and "Waiting Co" in leads and "waiting 1 day" in leads
     for absent in ["Andy", "Quinn", "Otto"]:
@@ -226,7 +220,7 @@ def test_going_cold_deals(member, admin, pipeline):
     assert len(q.captured_queries) == 1
     assert set(names) == {"Silent deal", "Stale deal", "Deleted call"}
     assert names.index("Silent deal") < names.index("Stale deal")  # never touched first
-    html = client_for(member).get("/").content.decode()
+    html = signed_in(member).get("/").content.decode()
     cold = section(html, "myday-cold-heading")
     assert "Silent deal" in cold and "no activity yet" in cold
     assert "Stale deal" in cold and "last activity 20 days ago" in cold
@@ -239,7 +233,7 @@ def test_going_cold_deals(member, admin, pipeline):
 
 
 def test_home_is_my_day_and_keeps_quick_actions(member):
-    html = client_for(member).get("/").content.decode()
+    html = signed_in(member).get("/").content.decode()
     page = text(html)
     for expected in [
         "My day",
@@ -274,7 +268,7 @@ def test_my_day_takes_a_handful_of_queries(member, admin, pipeline, local_day):
         sales.create_lead(actor=admin, data={"first_name": f"Lead {i}", "owner_id": member.pk})
         d = sales.create_deal(actor=admin, data={"name": f"Deal {i}", "amount": "10", "owner_id": member.pk})
         age(Deal, d, 30)
-    c = client_for(member)
+    c = signed_in(member)
     c.get("/")
     with CaptureQueriesContext(connection) as q:
         r = c.get("/")

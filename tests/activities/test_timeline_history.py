@@ -11,11 +11,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.contacts.models import Contact
 from kith.contacts.services import create_company, create_contact, update_company, update_contact
 from kith.core.models import CustomField
 
-from .test_web_timeline import entry_ids, log, page_text, signed_in
+from .test_web_timeline import entry_ids, log, page_text
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ import datetime as dt
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.activities import services
 from kith.activities.models import Activity, ActivityLink, Comment
 from kith.contacts.services import create_company, create_contact
@@ -36,12 +36,6 @@ def ada(admin):
             "company_id": acme.pk,
         },
     )
-
-
-def signed_in(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def log_url(record, kind):

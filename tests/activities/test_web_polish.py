@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.activities import services
 from kith.contacts.services import create_contact
 from kith.core import audit
@@ -26,12 +26,6 @@ from .test_web_timeline import page_text
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def signed_in(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture

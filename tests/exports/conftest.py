@@ -7,8 +7,8 @@ import csv
 import io
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in as signed_in_as
 from kith.contacts import services
 
 EVIL = '=HYPERLINK("http://evil","x")'
@@ -22,12 +22,7 @@ def _export_dir(settings, tmp_path):
 
 @pytest.fixture
 def signed_in():
-    def make(user) -> Client:
-        c = Client()
-        c.force_login(user)
-        return c
-
-    return make
+    return signed_in_as
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
+from conftest import signed_in
 from kith.contacts.models import Company, Contact
 from kith.core.models import CustomField
 from kith.imports.models import Import, SavedMapping
@@ -23,15 +23,9 @@ def _uploads(settings, tmp_path):
     settings.KITH_DATA_DIR = str(tmp_path)
 
 
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 @pytest.fixture
 def admin_client(admin):
-    return client_for(admin)
+    return signed_in(admin)
 
 
 def text(response) -> str:
@@ -101,7 +95,7 @@ def test_history_lists_imports_with_counts(admin_client, admin, member):
 def test_members_see_only_their_own_imports(admin, member):
     theirs = make_import(admin, name="admins.csv")
     mine = make_import(member, name="mine.csv")
-    c = client_for(member)
+    c = signed_in(member)
     page = text(c.get("/imports/"))
     assert "mine.csv" in page and "admins.csv" not in page
     assert c.get(f"/imports/{theirs.pk}/").status_code == 404
@@ -110,7 +104,7 @@ def test_members_see_only_their_own_imports(admin, member):
 
 
 def test_viewers_cannot_import(viewer):
-    c = client_for(viewer)
+    c = signed_in(viewer)
     r = c.get("/imports/")
     assert r.status_code == 200
     assert 'href="/imports/new/"' not in r.content.decode()
@@ -253,7 +247,7 @@ def test_create_a_custom_field_from_a_column(admin_client, admin):
 
 def test_members_cannot_create_custom_fields(member):
     imp = make_import(member)
-    c = client_for(member)
+    c = signed_in(member)
     page = c.get(f"/imports/{imp.pk}/mapping/")
     assert page.status_code == 200
     assert "Create a custom field from this column" not in text(page)
@@ -372,7 +366,7 @@ def test_contact_and_company_lists_link_to_an_import_of_their_kind(admin_client,
     assert 'href="/imports/new/?type=company"' in r.content.decode()
     r = admin_client.get("/imports/new/?type=company")
     assert re.search(r'<input type="radio" name="object_type" value="company"[^>]*checked', r.content.decode())
-    assert "/imports/new/" not in client_for(viewer).get("/contacts/").content.decode()
+    assert "/imports/new/" not in signed_in(viewer).get("/contacts/").content.decode()
 
 
 def test_progress_of_a_running_import_and_cancel(admin_client, admin):

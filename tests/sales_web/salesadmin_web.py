@@ -5,14 +5,6 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from django.test import Client
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
 
 def text(response) -> str:
     """The page's visible text, roughly: tags removed, whitespace collapsed."""

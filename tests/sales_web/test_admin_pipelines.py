@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from conftest import signed_in
 from kith.sales import services
 from kith.sales.models import Deal, Pipeline, Stage
 
-from .salesadmin_web import client_for, htmx, text
+from .salesadmin_web import htmx, text
 
 pytestmark = pytest.mark.django_db
 
@@ -21,18 +22,18 @@ def test_only_admins_and_managers(member, viewer, manager):
     p = services.ensure_default_pipeline()
     s = p.stages.first()
     for user in (member, viewer):
-        c = client_for(user)
+        c = signed_in(user)
         assert c.get(reverse("web:pipeline_list")).status_code == 403
         assert c.get(reverse("web:pipeline_edit", args=[p.pk])).status_code == 403
         assert c.post(reverse("web:stage_update", args=[s.pk]), {}).status_code == 403
         assert c.post(reverse("web:stage_move", args=[s.pk]), {"direction": "down"}).status_code == 403
-    r = client_for(manager).get(reverse("web:pipeline_list"))
+    r = signed_in(manager).get(reverse("web:pipeline_list"))
     assert r.status_code == 200
     assert "New business" in text(r) and "Qualified 10%" in text(r)
 
 
 def test_create_and_rename(manager):
-    c = client_for(manager)
+    c = signed_in(manager)
     r = c.post(reverse("web:pipeline_create"), {"name": "Renewals"})
     p = Pipeline.objects.get(name="Renewals")
     assert r.status_code == 302 and r["Location"] == reverse("web:pipeline_edit", args=[p.pk])
@@ -49,7 +50,7 @@ def test_create_and_rename(manager):
 
 def test_add_and_edit_stages_with_errors(admin):
     p = services.ensure_default_pipeline()
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(reverse("web:stage_create", args=[p.pk]), {"new-name": "Demo", "new-probability": "150", "new-kind": "open"})
     assert r.status_code == 400 and "Enter a whole percentage from 0 to 100." in text(r)
     r = c.post(reverse("web:stage_create", args=[p.pk]), {"new-name": "Demo", "new-probability": "40", "new-kind": "open"})
@@ -71,7 +72,7 @@ def test_add_and_edit_stages_with_errors(admin):
 
 def test_reorder_with_buttons(admin):
     p = services.ensure_default_pipeline()
-    c = client_for(admin)
+    c = signed_in(admin)
     qualified = p.stages.get(name="Qualified")
     r = c.post(reverse("web:stage_move", args=[qualified.pk]), {"direction": "down"})
     assert r.status_code == 302 and r["Location"].endswith(f"#stage-{qualified.pk}")
@@ -91,7 +92,7 @@ def test_delete_stage_asks_where_deals_go(admin):
     other = services.create_pipeline(actor=admin, data={"name": "Other"})
     discovery, proposal = p.stages.get(name="Discovery"), p.stages.get(name="Proposal")
     d = services.create_deal(actor=admin, data={"name": "Acme", "stage_id": discovery.pk})
-    c = client_for(admin)
+    c = signed_in(admin)
     page = c.get(reverse("web:stage_delete", args=[discovery.pk])).content.decode()
     assert "1 deal is in this stage" in text(c.get(reverse("web:stage_delete", args=[discovery.pk])))
     assert f'<option value="{proposal.pk}"' in page
@@ -113,7 +114,7 @@ def test_delete_pipeline(admin):
     p = services.ensure_default_pipeline()
     other = services.create_pipeline(actor=admin, data={"name": "Other"})
     d = services.create_deal(actor=admin, data={"name": "Acme", "pipeline_id": other.pk})
-    c = client_for(admin)
+    c = signed_in(admin)
     assert "still has deals" in text(c.get(reverse("web:pipeline_delete", args=[other.pk])))
     r = c.post(reverse("web:pipeline_delete", args=[other.pk]))
     assert r.status_code == 400 and "has 1 deals" in text(r)

@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from conftest import signed_in
 from kith.sales import services
 from kith.sales.models import Product
 
-from .salesadmin_web import client_for, htmx, text
+from .salesadmin_web import htmx, text
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def test_members_and_viewers_read_only(admin, member, viewer):
     p = services.create_product(actor=admin, data={"name": "Seat licence", "unit_price": "1249.5", "sku": "SEAT-1",
                                                    "tax_rate": "19"})
     for user in (member, viewer):
-        c = client_for(user)
+        c = signed_in(user)
         r = c.get(reverse("web:product_list"))
         page = text(r)
         assert r.status_code == 200
@@ -32,7 +33,7 @@ def test_members_and_viewers_read_only(admin, member, viewer):
 
 
 def test_create_with_errors_then_success(manager):
-    c = client_for(manager)
+    c = signed_in(manager)
     r = c.post(reverse("web:product_create"), {"name": "", "unit_price": "12.345", "currency": "EURO", "tax_rate": "5"})
     page = text(r)
     assert r.status_code == 400
@@ -50,7 +51,7 @@ def test_create_with_errors_then_success(manager):
 
 def test_edit_and_deactivate(admin):
     p = services.create_product(actor=admin, data={"name": "Seat", "unit_price": "10"})
-    c = client_for(admin)
+    c = signed_in(admin)
     form = c.get(reverse("web:product_edit", args=[p.pk])).content.decode()
     assert 'value="10.00"' in form and 'value="Seat"' in form
     r = c.post(reverse("web:product_edit", args=[p.pk]), {"name": "Seat (annual)", "unit_price": "100",
@@ -65,7 +66,7 @@ def test_edit_and_deactivate(admin):
 def test_search_and_keyset_paging(admin):
     Product.objects.bulk_create([Product(name=f"Item {i:03d}", sku=f"SKU-{i:03d}", unit_price=Decimal("1.00"),
                                          currency="USD") for i in range(60)])
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(reverse("web:product_list"))
     page = text(r)
     assert "Item 000" in page and "Item 049" in page and "Item 050" not in page

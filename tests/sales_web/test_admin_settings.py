@@ -8,26 +8,27 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.sales import services
 from kith.sales.models import Deal, ExchangeRate, Quota, SalesSettings
 from kith.sales.services.quotas import period_start_of
 
-from .salesadmin_web import client_for, text
+from .salesadmin_web import text
 
 pytestmark = pytest.mark.django_db
 
 
 def test_only_admins_open_sales_settings(manager, member, admin):
     for user in (manager, member):
-        c = client_for(user)
+        c = signed_in(user)
         assert c.get(reverse("web:sales_settings")).status_code == 403
         assert c.post(reverse("web:sales_rate_save"), {"rate-currency": "EUR", "rate-rate": "1"}).status_code == 403
-    page = text(client_for(admin).get(reverse("web:sales_settings")))
+    page = text(signed_in(admin).get(reverse("web:sales_settings")))
     assert "Default currency" in page and "Exchange rates" in page and "No exchange rates yet" in page
 
 
 def test_save_settings_and_errors(admin):
-    c = client_for(admin)
+    c = signed_in(admin)
     data = {"default_currency": "USD", "first_response_minutes": "0", "quote_validity_days": "21",
             "quote_terms": "Net 30", "default_team_id": ""}
     r = c.post(reverse("web:sales_settings"), data)
@@ -39,7 +40,7 @@ def test_save_settings_and_errors(admin):
 
 
 def test_rates_add_edit_remove(admin):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(reverse("web:sales_rate_save"), {"rate-currency": "EUR", "rate-rate": "0"})
     assert r.status_code == 400 and "A rate must be greater than 0." in text(r)
     r = c.post(reverse("web:sales_rate_save"), {"rate-currency": "EUR", "rate-rate": "1.1"}, follow=True)
@@ -59,7 +60,7 @@ def test_rates_add_edit_remove(admin):
 
 
 def test_quota_grid(manager, member, viewer):
-    c = client_for(manager)
+    c = signed_in(manager)
     r = c.get(reverse("web:quota_list"))
     page = text(r)
     assert r.status_code == 200
@@ -77,5 +78,5 @@ def test_quota_grid(manager, member, viewer):
     assert "Quotas saved (1 changed)." in text(r) and not Quota.objects.exists()
     months = c.get(reverse("web:quota_list"), {"kind": "month"}).content.decode()
     assert months.count(f'name="q-{member.pk}-') == 6
-    assert client_for(member).get(reverse("web:quota_list")).status_code == 403
-    assert client_for(viewer).post(reverse("web:quota_list"), {name: "1"}).status_code == 403
+    assert signed_in(member).get(reverse("web:quota_list")).status_code == 403
+    assert signed_in(viewer).post(reverse("web:quota_list"), {name: "1"}).status_code == 403

@@ -9,8 +9,8 @@ import io
 import re
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in
 from kith.core import jobs
 from kith.exports.models import Export
 from kith.sales import services
@@ -22,12 +22,6 @@ def text(response) -> str:
     page = response.content.decode()
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 def csv_dicts(data: bytes) -> list[dict[str, str]]:
@@ -72,7 +66,7 @@ def export(client, pipeline, query: str = "", **form):
 
 def test_the_board_has_the_export_menu_of_the_deal_list(admin, board):
     pipeline, _ = board
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(f"/deals/board/{pipeline.pk}/?q=acme")
     assert r.status_code == 200
     page = r.content.decode()
@@ -88,17 +82,17 @@ def test_the_board_has_the_export_menu_of_the_deal_list(admin, board):
 
 def test_exporting_the_board_gives_the_deals_of_its_pipeline_in_every_stage(admin, board):
     pipeline, other = board
-    r = export(client_for(admin), pipeline)
+    r = export(signed_in(admin), pipeline)
     assert r.status_code == 200 and r["Content-Disposition"].startswith('attachment; filename="deals-')
     rows = csv_dicts(body_of(r))
     assert sorted(row["Name"] for row in rows) == ["Acme rollout", "Beta pilot", "Gamma won"]
     assert {row["Stage"] for row in rows} == {"Qualified", "Proposal", "Won"}
-    assert [row["Name"] for row in csv_dicts(body_of(export(client_for(admin), other)))] == ["Renewal deal"]
+    assert [row["Name"] for row in csv_dicts(body_of(export(signed_in(admin), other)))] == ["Renewal deal"]
 
 
 def test_the_board_filters_and_search_apply_but_not_the_list_only_ones(admin, member, board):
     pipeline, _ = board
-    c = client_for(admin)
+    c = signed_in(admin)
     rows = csv_dicts(body_of(export(c, pipeline, f"owner={member.pk}")))
     assert sorted(row["Name"] for row in rows) == ["Acme rollout", "Gamma won"]
     rows = csv_dicts(body_of(export(c, pipeline, "q=beta")))
@@ -110,18 +104,18 @@ def test_the_board_filters_and_search_apply_but_not_the_list_only_ones(admin, me
 
 def test_a_bad_filter_goes_back_to_the_board_with_the_reason(admin, board):
     pipeline, _ = board
-    c = client_for(admin)
+    c = signed_in(admin)
     r = export(c, pipeline, "amount_min=lots&status=won")
     assert r.status_code == 302 and r["Location"] == f"/deals/board/{pipeline.pk}/?amount_min=lots"
     assert "The export could not start" in text(c.get(r["Location"]))
     assert export(c, type(pipeline)(pk=999999)).status_code == 404
-    assert client_for(admin).post("/exports/new/contacts/", {"board": pipeline.pk}).status_code == 404
+    assert signed_in(admin).post("/exports/new/contacts/", {"board": pipeline.pk}).status_code == 404
 
 
 def test_a_large_board_export_runs_as_a_job_limited_to_the_pipeline(settings, member, board):
     pipeline, _ = board
     settings.KITH_EXPORT_STREAM_LIMIT = 1
-    c = client_for(member)
+    c = signed_in(member)
     r = export(c, pipeline, "tag=&ordering=name", columns="all")
     assert r.status_code == 302 and r["Location"] == "/exports/"
     exp = Export.objects.get()

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.contacts import services as contact_services
 from kith.sales import services
 from kith.sales.models import Deal, DealStageChange, ExchangeRate
@@ -38,12 +38,6 @@ def column(response, stage) -> str:
 
 def card_names(fragment: str) -> list[str]:
     return [html_lib.unescape(n) for n in re.findall(r'class="deal-card-name"[^>]*>([^<]+)</a>', fragment)]
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -71,7 +65,7 @@ def make_deal(admin, pipeline, stages):
 
 def test_deals_redirects_to_the_first_pipelines_board(admin, pipeline):
     other = services.create_pipeline(actor=admin, data={"name": "Renewals"})
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get("/deals/")
     assert r.status_code == 302 and r["Location"] == f"/deals/board/{pipeline.pk}/"
     r = c.get("/deals/", {"pipeline": other.pk, "owner": "me"})
@@ -90,7 +84,7 @@ def test_board_shows_a_column_per_stage_with_count_total_and_weighted_total(admi
     other = services.create_pipeline(actor=admin, data={"name": "Renewals"})
     services.create_deal(actor=admin, data={"name": "Other pipeline deal", "amount": "5", "pipeline_id": other.pk})
 
-    r = client_for(admin).get(f"/deals/board/{pipeline.pk}/")
+    r = signed_in(admin).get(f"/deals/board/{pipeline.pk}/")
     assert r.status_code == 200
     page = r.content.decode()
     titles = re.findall(r'class="board-column-title">([^<]+)<', page)
@@ -113,7 +107,7 @@ def test_totals_are_in_the_default_currency_and_use_decimal(admin, pipeline, sta
     ExchangeRate.objects.create(currency="EUR", rate=Decimal("1.10000000"))
     make_deal("Euro deal", "0.05", currency="EUR", stage="Negotiation")  # 0.055 → 0.06 (half up)
     make_deal("Dollar deal", "0.10", stage="Negotiation")
-    r = client_for(admin).get(f"/deals/board/{pipeline.pk}/")
+    r = signed_in(admin).get(f"/deals/board/{pipeline.pk}/")
     negotiation = column(r, stages["Negotiation"])
     assert "EUR 0.05" in negotiation  # the card shows the deal's own currency
     assert "2 deals USD 0.16 Weighted USD 0.12" in negotiation  # 0.16 × 75 % = 0.12
@@ -121,7 +115,7 @@ def test_totals_are_in_the_default_currency_and_use_decimal(admin, pipeline, sta
 
 def test_board_queries_do_not_grow_with_the_number_of_cards(admin, pipeline, make_deal):
     make_deal("Only one", "10")
-    c = client_for(admin)
+    c = signed_in(admin)
     url = f"/deals/board/{pipeline.pk}/"
     c.get(url)
     with CaptureQueriesContext(connection) as few:
@@ -139,7 +133,7 @@ def test_filters_narrow_cards_and_totals(admin, member, pipeline, stages, make_d
     make_deal("Mine big", "5000", tags=["vip"], expected_close_date="2030-06-01")
     make_deal("Mine small", "100", expected_close_date="2030-01-15")
     make_deal("Bobs deal", "700", actor=member, owner_id=member.pk, expected_close_date="2030-06-20")
-    c = client_for(admin)
+    c = signed_in(admin)
     url = f"/deals/board/{pipeline.pk}/"
     col = column(c.get(url), stages["Qualified"])
     assert "3 deals USD 5,800.00" in col
@@ -165,7 +159,7 @@ def test_filters_narrow_cards_and_totals(admin, member, pipeline, stages, make_d
 
 def test_a_bad_filter_is_explained(admin, pipeline, make_deal):
     make_deal("Any", "10")
-    r = client_for(admin).get(f"/deals/board/{pipeline.pk}/", {"amount_min": "lots"})
+    r = signed_in(admin).get(f"/deals/board/{pipeline.pk}/", {"amount_min": "lots"})
     assert r.status_code == 400
     assert "This filter can’t be used" in text(r)
     assert "Enter an amount such as 1250.00." in text(r)
@@ -177,7 +171,7 @@ def test_columns_load_25_cards_then_more_per_column(admin, pipeline, stages, mak
         d = make_deal(f"Deal {i:02d}", "1")
         Deal.objects.filter(pk=d.pk).update(updated_at=base + dt.timedelta(minutes=i))
     make_deal("In discovery", "1", stage="Discovery")
-    c = client_for(admin)
+    c = signed_in(admin)
     url = f"/deals/board/{pipeline.pk}/"
     r = c.get(url)
     qualified = re.search(rf'data-stage-id="{stages["Qualified"].pk}".*?</section>', r.content.decode(), re.S).group(0)
@@ -201,7 +195,7 @@ def test_load_more_keeps_the_filters(admin, member, pipeline, stages, make_deal)
         make_deal(f"Mine {i}", "1")
     for i in range(3):
         make_deal(f"Bob {i}", "1", actor=member, owner_id=member.pk)
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(f"/deals/board/{pipeline.pk}/", {"owner": "me"})
     more = re.search(r'hx-get="([^"]+)"[^>]*>Load more', r.content.decode())
     url = html_lib.unescape(more.group(1))
@@ -223,7 +217,7 @@ def test_moving_a_deal_answers_with_the_new_column_totals_and_records_the_change
     deal = make_deal("Acme", "1000")
     make_deal("Beta", "500")
     make_deal("Gamma", "2000", stage="Proposal")
-    r = move(client_for(admin), deal, stages["Proposal"])
+    r = move(signed_in(admin), deal, stages["Proposal"])
     assert r.status_code == 200
     data = r.json()
     assert data["ok"] is True and data["message"] == "Acme moved to Proposal."
@@ -236,20 +230,20 @@ def test_moving_a_deal_answers_with_the_new_column_totals_and_records_the_change
     change = DealStageChange.objects.filter(deal=deal).order_by("-id").first()
     assert (change.from_stage, change.to_stage, change.actor) == (stages["Qualified"], stages["Proposal"], admin)
     # The board shows it in its new column.
-    board = client_for(admin).get(f"/deals/board/{pipeline.pk}/")
+    board = signed_in(admin).get(f"/deals/board/{pipeline.pk}/")
     assert "Acme" in column(board, stages["Proposal"]) and "Acme" not in column(board, stages["Qualified"])
 
 
 def test_move_totals_follow_the_boards_filters(admin, member, stages, make_deal):
     deal = make_deal("Mine", "1000")
     make_deal("Bobs", "400", actor=member, owner_id=member.pk, stage="Proposal")
-    r = move(client_for(admin), deal, stages["Proposal"], query="?owner=me")
+    r = move(signed_in(admin), deal, stages["Proposal"], query="?owner=me")
     assert r.json()["columns"][str(stages["Proposal"].pk)]["total"] == "USD 1,000.00"
 
 
 def test_moving_to_a_lost_stage_needs_a_reason(admin, stages, make_deal):
     deal = make_deal("Acme", "1000")
-    c = client_for(admin)
+    c = signed_in(admin)
     r = move(c, deal, stages["Lost"])
     assert r.status_code == 400
     assert r.json()["ok"] is False
@@ -268,7 +262,7 @@ def test_moving_to_a_lost_stage_needs_a_reason(admin, stages, make_deal):
 
 def test_without_javascript_a_lost_move_asks_for_the_reason_on_a_page(admin, pipeline, stages, make_deal):
     deal = make_deal("Acme", "1000")
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(f"/deals/{deal.pk}/move/", {"stage_id": stages["Lost"].pk, "next": f"/deals/board/{pipeline.pk}/"})
     assert r.status_code == 400
     page = text(r)
@@ -282,7 +276,7 @@ def test_without_javascript_a_lost_move_asks_for_the_reason_on_a_page(admin, pip
 
 def test_the_keyboard_move_form_works_without_javascript(admin, pipeline, stages, make_deal):
     deal = make_deal("Acme", "1000")
-    c = client_for(admin)
+    c = signed_in(admin)
     board = c.get(f"/deals/board/{pipeline.pk}/").content.decode()
     assert f'<label class="label" for="move-{deal.pk}">Stage<span class="visually-hidden"> for Acme</span>' in board
     r = c.post(f"/deals/{deal.pk}/move/", {"stage_id": stages["Won"].pk, "next": f"/deals/board/{pipeline.pk}/"})
@@ -293,7 +287,7 @@ def test_the_keyboard_move_form_works_without_javascript(admin, pipeline, stages
 
 def test_a_viewer_sees_the_board_but_cannot_move(viewer, admin, pipeline, stages, make_deal):
     deal = make_deal("Acme", "1000")
-    c = client_for(viewer)
+    c = signed_in(viewer)
     r = c.get(f"/deals/board/{pipeline.pk}/")
     assert r.status_code == 200 and "Acme" in text(r)
     page = r.content.decode()
@@ -309,16 +303,16 @@ def test_a_viewer_sees_the_board_but_cannot_move(viewer, admin, pipeline, stages
 def test_moving_a_deal_someone_cannot_see_is_not_found(admin, member, stages, make_deal, settings):
     settings.KITH_RECORD_VISIBILITY = "own"
     deal = make_deal("Admins only", "1", owner_id=admin.pk)
-    assert move(client_for(member), deal, stages["Proposal"]).status_code == 404
+    assert move(signed_in(member), deal, stages["Proposal"]).status_code == 404
 
 
 def test_the_pipeline_switcher_lists_every_pipeline(admin, pipeline):
     other = services.create_pipeline(actor=admin, data={"name": "Renewals"})
-    r = client_for(admin).get(f"/deals/board/{other.pk}/")
+    r = signed_in(admin).get(f"/deals/board/{other.pk}/")
     page = r.content.decode()
     assert f'href="/deals/board/{pipeline.pk}/"' in page and "New business" in text(r)
     assert f'href="/deals/board/{other.pk}/" aria-current="page">Renewals' in page
-    assert client_for(admin).get("/deals/board/999999/").status_code == 404
+    assert signed_in(admin).get("/deals/board/999999/").status_code == 404
 
 
 # --- the list -----------------------------------------------------------------------------------------
@@ -334,7 +328,7 @@ def test_list_sorts_by_the_filtersets_orderings_and_pages_by_keyset(admin, stage
     make_deal("Bravo", "300", stage="Proposal", expected_close_date="2030-03-01")
     make_deal("alpha", "100", stage="Won", expected_close_date="2030-01-01")
     make_deal("Charlie", "200", expected_close_date="2030-02-01")
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get("/deals/list/", {"ordering": "name"})
     assert r.status_code == 200 and list_names(r) == ["alpha", "Bravo"]
     more = re.search(r'href="([^"]+)"[^>]*rel="next"', r.content.decode())
@@ -353,16 +347,16 @@ def test_list_sorts_by_the_filtersets_orderings_and_pages_by_keyset(admin, stage
 def test_list_has_the_boards_filters_and_the_view_toggle(admin, pipeline, make_deal):
     make_deal("Visible", "5", tags=["vip"])
     make_deal("Hidden", "5")
-    r = client_for(admin).get("/deals/list/", {"tag": "vip"})
+    r = signed_in(admin).get("/deals/list/", {"tag": "vip"})
     assert list_names(r) == ["Visible"]
     page = r.content.decode()
     assert 'href="/deals/?tag=vip"' in page  # Board keeps the filters
-    board = client_for(admin).get(f"/deals/board/{pipeline.pk}/", {"tag": "vip"}).content.decode()
+    board = signed_in(admin).get(f"/deals/board/{pipeline.pk}/", {"tag": "vip"}).content.decode()
     assert f'href="/deals/list/?tag=vip&amp;pipeline={pipeline.pk}"' in board
 
 
 def test_empty_board_and_list_say_so(admin, pipeline):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(f"/deals/board/{pipeline.pk}/")
     assert "0 open deals" in text(r) and text(r).count("No deals") == 6
     assert "No deals yet" in text(c.get("/deals/list/"))
@@ -371,5 +365,5 @@ def test_empty_board_and_list_say_so(admin, pipeline):
 def test_move_json_for_a_trashed_deal(admin, stages, make_deal):
     deal = make_deal("Gone", "1")
     services.delete_deal(actor=admin, deal=deal)
-    r = move(client_for(admin), deal, stages["Won"])
+    r = move(signed_in(admin), deal, stages["Won"])
     assert r.status_code == 404 and "trash" in json.loads(r.content)["message"]

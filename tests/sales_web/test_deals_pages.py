@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.template.loader import render_to_string
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.contacts import services as contact_services
 from kith.core.models import CustomField
 from kith.sales import services
@@ -27,12 +28,6 @@ def text(response) -> str:
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     page = re.sub(r"<[^>]+>", " ", page)
     return " ".join(html_lib.unescape(page).split())
-
-
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
 
 
 @pytest.fixture
@@ -69,7 +64,7 @@ def test_deal_page_shows_the_deal(admin, member, stages):
         "primary_contact_id": ada.pk, "owner_id": member.pk, "next_step": "Send the contract", "is_commit": True,
         "tags": ["vip"], "custom_fields": {"region": "EMEA"},
     })
-    r = client_for(admin).get(f"/deals/{deal.pk}/")
+    r = signed_in(admin).get(f"/deals/{deal.pk}/")
     assert r.status_code == 200
     page = text(r)
     for expected in ["Acme rollout", "EUR 1,234.50", "Amount in USD USD 1,357.95", "Probability 50%",
@@ -96,7 +91,7 @@ def test_deal_page_shows_time_in_each_stage(admin, deal, stages):
     for change, ago in zip(changes, [dt.timedelta(days=10), dt.timedelta(days=7, hours=3), dt.timedelta(hours=5)],
                            strict=True):
         DealStageChange.objects.filter(pk=change.pk).update(changed_at=now - ago)
-    r = client_for(admin).get(f"/deals/{deal.pk}/")
+    r = signed_in(admin).get(f"/deals/{deal.pk}/")
     table = re.search(r'<table class="data-table stage-time-table">.*?</table>', r.content.decode(), re.S).group(0)
     rows = [text(row) for row in re.findall(r"<tr[^>]*>.*?</tr>", table, re.S)[1:]]
     assert rows[0].startswith("Proposal") and "Current stage" in rows[0] and rows[0].endswith("5 h so far")
@@ -105,7 +100,7 @@ def test_deal_page_shows_time_in_each_stage(admin, deal, stages):
 
 
 def test_moving_from_the_stage_bar_redirects_back_to_the_deal(admin, deal, stages):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(f"/deals/{deal.pk}/move/", {"stage_id": stages["Won"].pk, "next": f"/deals/{deal.pk}/"})
     assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/"
     r = c.get(r["Location"])
@@ -118,7 +113,7 @@ def test_moving_from_the_stage_bar_redirects_back_to_the_deal(admin, deal, stage
 
 
 def test_viewer_sees_the_deal_without_any_controls(viewer, deal):
-    r = client_for(viewer).get(f"/deals/{deal.pk}/")
+    r = signed_in(viewer).get(f"/deals/{deal.pk}/")
     assert r.status_code == 200
     html = r.content.decode()
     for control in ["/edit/", "Move to trash", "data-stage-form", "Save line items", "Add a line"]:
@@ -131,7 +126,7 @@ def test_quotes_are_listed_with_links(admin, deal):
 
     Quote.objects.create(deal=deal, number="Q-2031-0001", currency="USD", valid_until=dt.date(2031, 1, 31),
                          total=Decimal("1234.00"), status="sent")
-    r = client_for(admin).get(f"/deals/{deal.pk}/")
+    r = signed_in(admin).get(f"/deals/{deal.pk}/")
     quote = Quote.objects.get()
     assert f'href="/quotes/{quote.pk}/">Q-2031-0001</a>' in r.content.decode()
     assert "Sent" in text(r) and "USD 1,234.00 · valid until Jan 31, 2031" in text(r)
@@ -152,7 +147,7 @@ def line_post(rows, version=None, **extra):
 
 
 def test_line_items_set_the_amount_with_decimal_rounding(admin, deal):
-    c = client_for(admin)
+    c = signed_in(admin)
     rows = [
         {"name": "Seats", "quantity": "3", "unit_price": "19.99", "discount_pct": "12.5"},  # 52.47375 → 52.47
         {"name": "Tiny", "quantity": "0.5", "unit_price": "0.05"},  # 0.025 → 0.03 (half up, not to even)
@@ -175,7 +170,7 @@ def test_line_items_set_the_amount_with_decimal_rounding(admin, deal):
 def test_a_product_line_takes_the_catalogue_price(admin, deal):
     seat = Product.objects.create(name="Seat", sku="SEAT", unit_price=Decimal("240.00"), currency="USD")
     Product.objects.create(name="Retired", unit_price=Decimal("1.00"), currency="USD", active=False)
-    c = client_for(admin)
+    c = signed_in(admin)
     html = c.get(f"/deals/{deal.pk}/").content.decode()
     assert "Seat (SEAT) — USD 240.00" in html and "Retired" not in html
     r = c.post(f"/deals/{deal.pk}/line-items/", line_post([{"product_id": str(seat.pk), "quantity": "2"}]))
@@ -187,7 +182,7 @@ def test_a_product_line_takes_the_catalogue_price(admin, deal):
 
 
 def test_line_item_errors_show_on_their_row_and_nothing_is_saved(admin, deal):
-    c = client_for(admin)
+    c = signed_in(admin)
     rows = [{"name": "Good", "quantity": "1", "unit_price": "10"},
             {"name": "", "quantity": "", "unit_price": ""},
             {"name": "Bad", "quantity": "-2", "unit_price": "1.005"}]
@@ -202,7 +197,7 @@ def test_line_item_errors_show_on_their_row_and_nothing_is_saved(admin, deal):
 
 
 def test_add_a_line_returns_the_editor_with_one_more_row(admin, deal):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(f"/deals/{deal.pk}/line-items/",
                line_post([{"name": "Typed", "quantity": "2", "unit_price": "5"}], add_row="1"),
                HTTP_HX_REQUEST="true")
@@ -214,7 +209,7 @@ def test_add_a_line_returns_the_editor_with_one_more_row(admin, deal):
 
 
 def test_removing_every_line_keeps_the_amount_and_allows_typing_it_again(admin, deal):
-    c = client_for(admin)
+    c = signed_in(admin)
     c.post(f"/deals/{deal.pk}/line-items/", line_post([{"name": "A", "unit_price": "7"}]))
     r = c.post(f"/deals/{deal.pk}/line-items/", line_post([{"name": "A", "unit_price": "7", "remove": "1"}]))
     assert r.status_code == 302
@@ -223,7 +218,7 @@ def test_removing_every_line_keeps_the_amount_and_allows_typing_it_again(admin, 
 
 
 def test_a_viewer_cannot_change_line_items(viewer, deal):
-    r = client_for(viewer).post(f"/deals/{deal.pk}/line-items/", line_post([{"name": "A", "unit_price": "7"}]))
+    r = signed_in(viewer).post(f"/deals/{deal.pk}/line-items/", line_post([{"name": "A", "unit_price": "7"}]))
     assert r.status_code == 403
 
 
@@ -242,7 +237,7 @@ def test_create_a_deal_from_the_form(admin, member, pipeline, stages):
     acme = contact_services.create_company(actor=admin, data={"name": "Acme Rockets"})
     ada = contact_services.create_contact(actor=admin, data={"first_name": "Ada", "company_id": acme.pk})
     grace = contact_services.create_contact(actor=admin, data={"first_name": "Grace"})
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post("/deals/new/", form_data(
         name="Acme rollout", amount="1,250.50", pipeline_id=str(pipeline.pk), stage_id=str(stages["Discovery"].pk),
         expected_close_date="2031-02-03", company_id=str(acme.pk), contact_ids=[str(ada.pk)],
@@ -261,7 +256,7 @@ def test_create_a_deal_from_the_form(admin, member, pipeline, stages):
 def test_form_prefills_from_the_query(admin, pipeline, stages):
     acme = contact_services.create_company(actor=admin, data={"name": "Acme Rockets"})
     ada = contact_services.create_contact(actor=admin, data={"first_name": "Ada", "company_id": acme.pk})
-    html = client_for(admin).get("/deals/new/", {"stage": stages["Proposal"].pk, "contact": ada.pk}).content.decode()
+    html = signed_in(admin).get("/deals/new/", {"stage": stages["Proposal"].pk, "contact": ada.pk}).content.decode()
     assert re.search(rf'<option value="{stages["Proposal"].pk}"[^>]*selected', html)
     assert re.search(rf'<option value="{acme.pk}" selected>Acme Rockets', html)
     assert re.search(rf'value="{ada.pk}"[^>]*checked', html)
@@ -269,7 +264,7 @@ def test_form_prefills_from_the_query(admin, pipeline, stages):
 
 
 def test_form_errors_show_next_to_their_fields(admin, pipeline, stages):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post("/deals/new/", form_data(name="", amount="12.345", pipeline_id=str(pipeline.pk),
                                         stage_id=str(stages["Lost"].pk)))
     assert r.status_code == 400
@@ -283,7 +278,7 @@ def test_form_errors_show_next_to_their_fields(admin, pipeline, stages):
 
 def test_a_stage_of_another_pipeline_is_refused(admin, pipeline, stages):
     other = services.create_pipeline(actor=admin, data={"name": "Renewals"})
-    r = client_for(admin).post("/deals/new/", form_data(name="X", pipeline_id=str(other.pk),
+    r = signed_in(admin).post("/deals/new/", form_data(name="X", pipeline_id=str(other.pk),
                                                          stage_id=str(stages["Qualified"].pk)))
     assert r.status_code == 400
     assert "Choose a stage of the selected pipeline." in text(r)
@@ -293,7 +288,7 @@ def test_stage_options_follow_the_pipeline(admin, pipeline):
     other = services.create_pipeline(actor=admin, data={"name": "Renewals", "stages": [
         {"name": "Up for renewal", "probability": 60}, {"name": "Renewed", "probability": 100, "kind": "won"},
         {"name": "Churned", "probability": 0, "kind": "lost"}]})
-    c = client_for(admin)
+    c = signed_in(admin)
     form = c.get("/deals/new/").content.decode()
     assert 'hx-get="/deals/stage-options/"' in form and 'hx-target="#id_stage_id"' in form
     r = c.get("/deals/stage-options/", {"pipeline_id": other.pk}, HTTP_HX_REQUEST="true")
@@ -305,7 +300,7 @@ def test_stage_options_follow_the_pipeline(admin, pipeline):
 
 
 def test_edit_with_a_stale_version_is_a_conflict(admin, deal, pipeline, stages):
-    c = client_for(admin)
+    c = signed_in(admin)
     stale = deal.version
     services.update_deal(actor=admin, deal=deal, data={"next_step": "Someone else"})
     r = c.post(f"/deals/{deal.pk}/edit/", form_data(name="Renamed", amount="1000", pipeline_id=str(pipeline.pk),
@@ -318,7 +313,7 @@ def test_edit_with_a_stale_version_is_a_conflict(admin, deal, pipeline, stages):
 
 
 def test_edit_moves_to_lost_with_the_reason(admin, deal, pipeline, stages):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(f"/deals/{deal.pk}/edit/", form_data(
         name="Acme rollout", amount="1000", pipeline_id=str(pipeline.pk), stage_id=str(stages["Lost"].pk),
         lost_reason="Budget cut", version=str(deal.version)))
@@ -330,7 +325,7 @@ def test_edit_moves_to_lost_with_the_reason(admin, deal, pipeline, stages):
 
 def test_custom_fields_are_on_the_form(admin, pipeline, stages):
     CustomField.objects.create(object_type="deal", key="seats", label="Seats", field_type="number", required=True)
-    c = client_for(admin)
+    c = signed_in(admin)
     assert 'id="id_cf_seats"' in c.get("/deals/new/").content.decode()
     r = c.post("/deals/new/", form_data(name="X", pipeline_id=str(pipeline.pk), stage_id=str(stages["Qualified"].pk)))
     assert r.status_code == 400 and "Seats is required." in text(r)
@@ -340,7 +335,7 @@ def test_custom_fields_are_on_the_form(admin, pipeline, stages):
 
 
 def test_viewer_cannot_open_the_forms(viewer, deal):
-    c = client_for(viewer)
+    c = signed_in(viewer)
     assert c.get("/deals/new/").status_code == 403
     assert c.post(f"/deals/{deal.pk}/edit/", form_data(name="X")).status_code == 403
 
@@ -348,7 +343,7 @@ def test_viewer_cannot_open_the_forms(viewer, deal):
 def test_contact_lookup_finds_visible_contacts(admin):
     contact_services.create_contact(actor=admin, data={"first_name": "Ada", "last_name": "Lovelace",
                                                         "email": "ada@example.com"})
-    r = client_for(admin).get("/deals/contact-lookup/", {"q": "lovelace"})
+    r = signed_in(admin).get("/deals/contact-lookup/", {"q": "lovelace"})
     assert r.json()["results"][0]["label"] == "Ada Lovelace"
     assert r.json()["results"][0]["hint"] == "ada@example.com"
 
@@ -357,7 +352,7 @@ def test_contact_lookup_finds_visible_contacts(admin):
 
 
 def test_trash_and_restore(admin, deal, pipeline):
-    c = client_for(admin)
+    c = signed_in(admin)
     assert "Move Acme rollout to the trash?" in text(c.get(f"/deals/{deal.pk}/delete/"))
     r = c.post(f"/deals/{deal.pk}/delete/", {"version": deal.version})
     assert r.status_code == 302 and r["Location"] == f"/deals/board/{pipeline.pk}/"
@@ -402,7 +397,7 @@ def test_bench_helpers_seed_open_deals_and_time_the_board(admin, pipeline):
     counts = [Deal.objects.filter(stage=s).count() for s in open_stages]
     assert counts == [30, 30, 30, 30]
     assert Deal.objects.filter(stage__kind__in=["won", "lost"]).count() == 0
-    seconds = board_first_paint(client_for(admin), pipeline)
+    seconds = board_first_paint(signed_in(admin), pipeline)
     assert 0 < seconds < 30
-    r = client_for(admin).get(f"/deals/board/{pipeline.pk}/")
+    r = signed_in(admin).get(f"/deals/board/{pipeline.pk}/")
     assert text(r).count("30 deals") == 4 and text(r).count("Load more") == 4

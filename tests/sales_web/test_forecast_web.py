@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from conftest import signed_in
 from kith.sales import services
 from kith.sales.models import Deal
 
-from .salesadmin_web import client_for, htmx, text
+from .salesadmin_web import htmx, text
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def deals(admin, member):
 
 
 def test_page_shows_table_tiles_and_chart(viewer, deals):
-    r = client_for(viewer).get(reverse("web:forecast"), {"period": "2030-Q4"})
+    r = signed_in(viewer).get(reverse("web:forecast"), {"period": "2030-Q4"})
     page = text(r)
     body = r.content.decode()
     assert r.status_code == 200
@@ -43,7 +44,7 @@ def test_page_shows_table_tiles_and_chart(viewer, deals):
 
 
 def test_month_and_group_by(admin, deals):
-    c = client_for(admin)
+    c = signed_in(admin)
     page = text(c.get(reverse("web:forecast"), {"period": "2030-11", "group_by": "pipeline"}))
     assert "November 2030" in page and "By pipeline" in page
     assert "New business 1,000.00" in page
@@ -55,7 +56,7 @@ def test_month_and_group_by(admin, deals):
 
 def test_filters(admin, member, deals):
     p = services.create_pipeline(actor=admin, data={"name": "Partners"})
-    c = client_for(admin)
+    c = signed_in(admin)
     page = text(c.get(reverse("web:forecast"), {"period": "2030-Q4", "pipeline": p.pk}))
     assert "Total 0.00 0 deals" in page and "Quotas are per person" in page
     page = text(c.get(reverse("web:forecast"), {"period": "2030-Q4", "owner": admin.pk}))
@@ -63,7 +64,7 @@ def test_filters(admin, member, deals):
 
 
 def test_errors_name_the_problem(admin, deals):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(reverse("web:forecast"), {"period": "2030-Q9"})
     assert r.status_code == 400
     assert "“2030-Q9” is not a period; use a quarter such as 2026-Q4 or a month such as 2026-11." in text(r)
@@ -73,7 +74,7 @@ def test_errors_name_the_problem(admin, deals):
 
 
 def test_htmx_returns_the_fragment(admin, deals):
-    r = client_for(admin).get(reverse("web:forecast"), {"period": "2030-Q4"}, **htmx(target="forecast-body"))
+    r = signed_in(admin).get(reverse("web:forecast"), {"period": "2030-Q4"}, **htmx(target="forecast-body"))
     body = r.content.decode()
     assert r.status_code == 200 and "<html" not in body and body.lstrip().startswith('<div id="forecast-body"')
     assert "HX-Request" in r["Vary"]

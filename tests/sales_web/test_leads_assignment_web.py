@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import signed_in
 from kith.sales.models import AssignmentRule, SalesSettings, Team
 from kith.sales.services import teams
 
-from .test_leads_web import client_for, text
+from .test_leads_web import text
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(admin):
-    return client_for(admin)
+    return signed_in(admin)
 
 
 def rule_data(**overrides):
@@ -107,8 +108,8 @@ def test_teams_create_edit_and_delete_refused_while_used(admin_client, admin, me
 
 
 def test_only_admins_and_managers(member, manager):
-    c = client_for(member)
+    c = signed_in(member)
     assert c.get("/leads/assignment/").status_code == 403
     assert c.post("/leads/assignment/teams/new/", {"name": "Mine"}).status_code == 403
     assert not Team.objects.exists()
-    assert client_for(manager).get("/leads/assignment/").status_code == 200
+    assert signed_in(manager).get("/leads/assignment/").status_code == 200

@@ -6,19 +6,20 @@ import re
 
 import pytest
 
+from conftest import signed_in
 from kith.contacts import services as contact_services
 from kith.contacts.models import Company, Contact
 from kith.sales.models import Deal, Lead
 from kith.sales.services import leads, pipelines
 
-from .test_leads_web import client_for, make_lead, text
+from .test_leads_web import make_lead, text
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client(admin):
-    return client_for(admin)
+    return signed_in(admin)
 
 
 def convert_data(**overrides):

@@ -8,10 +8,9 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from conftest import make_user
+from conftest import make_user, signed_in
 from kith.core.models import Notification
 from kith.sales.models import Lead, LeadForm, SalesSettings
 from kith.sales.services import leads, teams
@@ -44,12 +43,6 @@ def names_in_table(response) -> list[str]:
     return re.findall(r'class="record-link"[^>]*>(?:<span[^>]*>[^<]*</span>)?<span>([^<]+)</span>', page)
 
 
-def client_for(user) -> Client:
-    c = Client()
-    c.force_login(user)
-    return c
-
-
 def make_lead(actor=None, **data) -> Lead:
     data.setdefault("owner_id", None)
     return leads.create_lead(actor=actor, data=data)
@@ -67,7 +60,7 @@ def rep(db):
 
 @pytest.fixture
 def admin_client(admin):
-    return client_for(admin)
+    return signed_in(admin)
 
 
 def lead_form_data(**overrides):
@@ -178,14 +171,14 @@ def test_load_more_pages_with_a_cursor(admin_client, settings):
 
 def test_members_see_the_list_but_not_the_admin_links(rep):
     make_lead(first_name="Ann")
-    page = client_for(rep).get("/leads/").content.decode()
+    page = signed_in(rep).get("/leads/").content.decode()
     assert "Ann" in page and 'href="/leads/new/"' in page
     assert "/leads/forms/" not in page and "/leads/assignment/" not in page
 
 
 def test_viewers_see_no_write_buttons(viewer):
     lead = make_lead(first_name="Ann")
-    c = client_for(viewer)
+    c = signed_in(viewer)
     assert 'href="/leads/new/"' not in c.get("/leads/").content.decode()
     page = c.get(f"/leads/{lead.pk}/").content.decode()
     assert "/convert/" not in page and "/edit/" not in page and "Reassign" not in page and "Change status" not in page
@@ -249,7 +242,7 @@ def test_unknown_or_invisible_lead_is_404(admin_client, rep, settings):
     assert admin_client.get("/leads/999999/").status_code == 404
     settings.KITH_RECORD_VISIBILITY = "own"
     other = make_lead(first_name="Secret", owner_id=make_user("o@example.com", "member").pk)
-    assert client_for(rep).get(f"/leads/{other.pk}/").status_code == 404
+    assert signed_in(rep).get(f"/leads/{other.pk}/").status_code == 404
 
 
 # --- create and edit ------------------------------------------------------------------------------------------

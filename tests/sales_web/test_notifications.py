@@ -7,10 +7,11 @@ import re
 import pytest
 from django.template.loader import render_to_string
 
+from conftest import signed_in
 from kith.core import notifications
 from kith.core.models import Notification
 
-from .test_leads_web import client_for, text
+from .test_leads_web import text
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_page_lists_newest_first_with_unread_marked(admin, member):
     note(admin, "Second", url="/leads/1/")
     notifications.mark_read(user=admin, ids=[Notification.objects.get(title="First").pk])
     note(member, "Not mine")
-    r = client_for(admin).get("/notifications/")
+    r = signed_in(admin).get("/notifications/")
     assert r.status_code == 200
     page = text(r)
     assert page.index("Second") < page.index("First")
@@ -52,14 +53,14 @@ def test_page_lists_newest_first_with_unread_marked(admin, member):
 def test_unread_filter(admin):
     note(admin, "Fresh")
     notifications.mark_read(user=admin, ids=[note(admin, "Seen").pk])
-    page = text(client_for(admin).get("/notifications/?unread=1"))
+    page = text(signed_in(admin).get("/notifications/?unread=1"))
     assert "Fresh" in page and "Seen" not in page
 
 
 def test_mark_one_and_all_read(admin):
     a = note(admin, "A")
     note(admin, "B")
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(f"/notifications/{a.pk}/read/", {"next": "/notifications/"})
     assert r.status_code == 302 and r["Location"] == "/notifications/"
     assert notifications.unread_count(admin) == 1
@@ -71,7 +72,7 @@ def test_mark_one_and_all_read(admin):
 
 def test_cannot_touch_someone_elses(admin, member):
     theirs = note(member, "Theirs")
-    c = client_for(admin)
+    c = signed_in(admin)
     assert c.post(f"/notifications/{theirs.pk}/read/").status_code == 404
     assert c.get(f"/notifications/{theirs.pk}/open/").status_code == 404
     assert Notification.objects.get(pk=theirs.pk).read_at is None
@@ -80,7 +81,7 @@ def test_cannot_touch_someone_elses(admin, member):
 def test_opening_marks_read_and_follows_only_local_links(admin):
     local = note(admin, "Lead", url="/leads/5/")
     evil = note(admin, "Evil", url="https://evil.example/")
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(f"/notifications/{local.pk}/open/")
     assert r.status_code == 302 and r["Location"] == "/leads/5/"
     assert Notification.objects.get(pk=local.pk).read_at is not None
@@ -92,7 +93,7 @@ def test_load_more_pages_through_all(admin, settings):
     settings.KITH_UI_PAGE_SIZE = 3
     for i in range(7):
         note(admin, f"Note {i}")
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get("/notifications/")
     seen = re.findall(r"Note (\d)", text(r))
     m = re.search(r'href="([^"]+)"[^>]*rel="next"', r.content.decode())

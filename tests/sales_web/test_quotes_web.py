@@ -8,13 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import signed_in
 from kith.contacts import services as contact_services
 from kith.sales import services
 from kith.sales.choices import StageKind
 from kith.sales.models import Deal, Quote
 
 from .pdf_text import pdf_text
-from .salesadmin_web import client_for, text
+from .salesadmin_web import text
 
 pytestmark = pytest.mark.django_db
 ITEMS = [{"name": "Seat licence", "quantity": "3", "unit_price": "99.99", "discount_pct": "10", "tax_rate": "20"},
@@ -33,7 +34,7 @@ def quoted_deal(admin):
 
 
 def test_create_page_shows_the_snapshot_and_defaults(admin, quoted_deal):
-    r = client_for(admin).get(reverse("web:quote_create", args=[quoted_deal.pk]))
+    r = signed_in(admin).get(reverse("web:quote_create", args=[quoted_deal.pk]))
     page = text(r)
     assert r.status_code == 200
     assert "Seat licence" in page and "269.97" in page and "1,500.00" in page
@@ -44,7 +45,7 @@ def test_create_page_shows_the_snapshot_and_defaults(admin, quoted_deal):
 
 
 def test_create_and_view_a_quote(member, quoted_deal):
-    c = client_for(member)
+    c = signed_in(member)
     valid = (timezone.localdate() + dt.timedelta(days=14)).isoformat()
     r = c.post(reverse("web:quote_create", args=[quoted_deal.pk]), {"valid_until": valid, "terms": "Net 14."})
     quote = Quote.objects.get()
@@ -60,7 +61,7 @@ def test_create_and_view_a_quote(member, quoted_deal):
 
 
 def test_create_errors(admin, quoted_deal):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post(reverse("web:quote_create", args=[quoted_deal.pk]), {"valid_until": "2000-01-01", "terms": ""})
     assert r.status_code == 400 and "A quote must be valid until today or later." in text(r)
     r = c.post(reverse("web:quote_create", args=[quoted_deal.pk]), {"valid_until": "soon"})
@@ -73,7 +74,7 @@ def test_create_errors(admin, quoted_deal):
 
 
 def test_status_buttons(admin, quoted_deal):
-    c = client_for(admin)
+    c = signed_in(admin)
     quote = services.create_quote(actor=admin, deal=quoted_deal)
     url = reverse("web:quote_status", args=[quote.pk])
     r = c.post(url, {"status": "accepted"}, follow=True)
@@ -93,7 +94,7 @@ def test_status_buttons(admin, quoted_deal):
 
 def test_viewers_see_but_cannot_act(admin, viewer, quoted_deal):
     quote = services.create_quote(actor=admin, deal=quoted_deal)
-    c = client_for(viewer)
+    c = signed_in(viewer)
     page = text(c.get(quote.get_absolute_url()))
     assert quote.number in page and "Mark sent" not in page and "New quote" not in page
     assert c.post(reverse("web:quote_status", args=[quote.pk]), {"status": "sent"}).status_code == 403
@@ -105,7 +106,7 @@ def test_viewers_see_but_cannot_act(admin, viewer, quoted_deal):
 def test_quotes_of_hidden_deals_are_not_found(admin, member, quoted_deal, settings):
     quote = services.create_quote(actor=admin, deal=quoted_deal)
     settings.KITH_RECORD_VISIBILITY = "own"
-    c = client_for(member)
+    c = signed_in(member)
     assert c.get(quote.get_absolute_url()).status_code == 404
     assert c.get(reverse("web:quote_pdf", args=[quote.pk])).status_code == 404
     assert c.get(reverse("web:quote_create", args=[quoted_deal.pk])).status_code == 404
@@ -113,7 +114,7 @@ def test_quotes_of_hidden_deals_are_not_found(admin, member, quoted_deal, settin
 
 def test_pdf_download(admin, quoted_deal):
     quote = services.create_quote(actor=admin, deal=quoted_deal, terms="Zahlbar binnen 14 Tagen – danke!")
-    r = client_for(admin).get(reverse("web:quote_pdf", args=[quote.pk]))
+    r = signed_in(admin).get(reverse("web:quote_pdf", args=[quote.pk]))
     assert r.status_code == 200
     assert r["Content-Type"] == "application/pdf"
     assert r["Content-Disposition"] == f'attachment; filename="{quote.number}.pdf"'
@@ -130,5 +131,5 @@ def test_pdf_replaces_characters_the_font_lacks(admin):
     deal = services.create_deal(actor=admin, data={"name": "東京 rollout 🚀"})
     services.set_line_items(actor=admin, deal=deal, items=[{"name": "Seat 席", "unit_price": "1"}])
     quote = services.create_quote(actor=admin, deal=deal)
-    shown = pdf_text(client_for(admin).get(reverse("web:quote_pdf", args=[quote.pk])).content)
+    shown = pdf_text(signed_in(admin).get(reverse("web:quote_pdf", args=[quote.pk])).content)
     assert "?? rollout ?" in shown and "Seat ?" in shown

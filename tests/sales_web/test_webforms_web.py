@@ -8,11 +8,12 @@ import re
 import pytest
 from django.test import Client
 
+from conftest import signed_in
 from kith.core.models import Notification
 from kith.sales.models import FormSubmission, Lead, LeadForm
 from kith.sales.services import teams, webforms
 
-from .test_leads_web import client_for, text
+from .test_leads_web import text
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def builder_data(**overrides):
 
 
 def test_build_a_form_then_see_its_link_snippet_and_count(admin):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get("/leads/forms/new/")
     assert r.status_code == 200
     r = c.post("/leads/forms/new/", builder_data(
@@ -71,7 +72,7 @@ def test_build_a_form_then_see_its_link_snippet_and_count(admin):
 
 
 def test_builder_errors_are_shown(admin, form):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.post("/leads/forms/new/", builder_data(name="", slug="contact-sales"))
     assert r.status_code == 400
     page = text(r)
@@ -84,7 +85,7 @@ def test_builder_errors_are_shown(admin, form):
 
 
 def test_edit_and_delete(admin, form):
-    c = client_for(admin)
+    c = signed_in(admin)
     r = c.get(f"/leads/forms/{form.pk}/edit/")
     assert 'value="Work email"' in r.content.decode()
     r = c.post(f"/leads/forms/{form.pk}/edit/", builder_data(
@@ -100,11 +101,11 @@ def test_edit_and_delete(admin, form):
 
 
 def test_only_admins_and_managers_reach_the_builder(member, manager, form):
-    m = client_for(member)
+    m = signed_in(member)
     assert m.get("/leads/forms/").status_code == 403
     assert m.get(f"/leads/forms/{form.pk}/").status_code == 403
     assert m.post("/leads/forms/new/", builder_data(use_email="on")).status_code == 403
-    assert client_for(manager).get("/leads/forms/").status_code == 200
+    assert signed_in(manager).get("/leads/forms/").status_code == 200
 
 
 # --- the public form: HTML ------------------------------------------------------------------------------------

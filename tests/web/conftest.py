@@ -5,19 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
+from conftest import signed_in as signed_in_as
 from kith.contacts import services
 
 
 @pytest.fixture
 def signed_in():
-    def make(user) -> Client:
-        c = Client()
-        c.force_login(user)
-        return c
-
-    return make
+    return signed_in_as
 
 
 @pytest.fixture
