@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import connection
 
@@ -39,7 +41,10 @@ def test_import_benchmark_measures_kith_and_raw_copy(admin):
     write_cpu = result["import"]["cpu_write"]
     assert write_cpu["python"] > 0
     assert f"write phase Python {write_cpu['python']:.1f}" in table
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not os.path.exists(f"/proc/{connection.connection.info.backend_pid}"):
+        # a server on another machine: its CPU cannot be read, and the report leaves it out
+        assert write_cpu["database"] is None and "ceiling_ratio" not in result
+    elif connection.vendor == "postgresql":
         assert write_cpu["database"] > 0 and result["raw_copy"]["cpu"]["database"] > 0
         floor = result["import"]["cpu_floor_seconds"]
         assert floor >= max(write_cpu["python"], write_cpu["database"])
