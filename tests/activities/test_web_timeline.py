@@ -353,3 +353,54 @@ def test_own_visibility_hides_others_records_and_their_activities(admin, member,
     assert "Theirs" not in text  # the other related record is not shown to the member
     detail = page_text(client.get(reverse("web:activity_detail", args=[shared.pk])))
     assert "Mine" in detail and "Theirs" not in detail
+
+
+def test_company_timeline_includes_its_people_and_deals_comments(admin, acme, ada, api_for):
+    from kith.sales import services as sales
+
+    sales.ensure_default_pipeline()
+    deal = sales.create_deal(actor=admin, data={"name": "Rocket fuel deal", "amount": "500", "company_id": acme.pk})
+    other = create_contact(actor=admin, data={"first_name": "Grace", "last_name": "Hopper"})
+    on_ada = services.add_comment(actor=admin, record_type="contact", record_id=ada.pk, body="Ada wants a demo")
+    on_deal = services.add_comment(actor=admin, record_type="deal", record_id=deal.pk, body="Fuel prices **up**")
+    on_acme = services.add_comment(actor=admin, record_type="company", record_id=acme.pk, body="Acme renews in May")
+    elsewhere = services.add_comment(actor=admin, record_type="contact", record_id=other.pk, body="Grace elsewhere")
+
+    response = signed_in(admin).get(acme.get_absolute_url())
+    ids = entry_ids(response.content.decode())
+    assert [i for i in ids if i.startswith("comment-")] == [
+        f"comment-{on_acme.pk}", f"comment-{on_deal.pk}", f"comment-{on_ada.pk}"]  # newest first
+    text = page_text(response)
+    assert "commented on contact Ada Lovelace" in text and "commented on deal Rocket fuel deal" in text
+    assert "Grace elsewhere" not in text
+    assert f'on contact <a href="{ada.get_absolute_url()}">Ada Lovelace</a>' in response.content.decode()
+    # the contact's own page shows its comment without the "on contact" line
+    contact_page = page_text(signed_in(admin).get(ada.get_absolute_url()))
+    assert "Ada wants a demo" in contact_page and "commented on contact" not in contact_page
+    # only comments, a page of two at a time: each once, in order
+    client = signed_in(admin)
+    seen, cursor = [], None
+    while True:
+        body = api_for(admin).get(f"/api/v1/companies/{acme.pk}/timeline", types="comment", limit=2,
+                                  **({"cursor": cursor} if cursor else {})).json()
+        seen += [(e["comment"]["id"], e["comment"]["record_type"], e["comment"]["record_id"]) for e in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [(on_acme.pk, "company", acme.pk), (on_deal.pk, "deal", deal.pk), (on_ada.pk, "contact", ada.pk)]
+    assert elsewhere.pk not in [s[0] for s in seen]
+    assert client.get(acme.get_absolute_url()).status_code == 200
+
+
+def test_merging_companies_moves_their_people_s_comments_and_undo_puts_them_back(admin, acme, ada):
+    from kith.duplicates import services as dup
+
+    copy = create_company(actor=admin, data={"name": "Acme Rockets Inc"})
+    bob = create_contact(actor=admin, data={"first_name": "Bob", "last_name": "Stone", "company_id": copy.pk})
+    note = services.add_comment(actor=admin, record_type="contact", record_id=bob.pk, body="Bob's budget is set")
+    m = dup.merge(actor=admin, object_type="company", survivor_id=acme.pk, loser_id=copy.pk)
+    assert "budget is set" in page_text(signed_in(admin).get(acme.get_absolute_url()))
+    dup.undo_merge(actor=admin, merge_id=m.pk)
+    note.refresh_from_db()
+    assert note.company_rollup_id == copy.pk
+    assert "budget is set" not in page_text(signed_in(admin).get(acme.get_absolute_url()))

@@ -256,6 +256,7 @@ class _Demo:
                 for c in self.contacts[:6]:
                     author, other = self.rng.sample(self.users, 2)
                     Comment.objects.create(record_type="contact", record_id=c.pk, author=author,
+                                           company_rollup_id=services.comment_company("contact", c),
                                            body=f"@{other.email} can you take this one? They asked for a call next week.",
                                            created_at=self.past(10))
                     comments += 1

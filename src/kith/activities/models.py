@@ -225,10 +225,17 @@ class Comment(TimestampsMixin, TrashMixin):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     body = models.TextField(help_text="Markdown; @email mentions notify that user")
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # the company of the contact or deal commented on, when it was written: the comment shows on that
+    # company's timeline too (as activities do through their company links)
+    company_rollup_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         base_manager_name = "all_objects"
-        indexes = [models.Index(fields=["record_type", "record_id", "-created_at", "-id"], name="comment_record_idx")]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "-created_at", "-id"], name="comment_record_idx"),
+            models.Index(fields=["company_rollup_id", "-created_at", "-id"], name="comment_company_rollup_idx",
+                         condition=Q(company_rollup_id__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.body[:60]

@@ -23,6 +23,10 @@ def move_activities(*, object_type: str, source_id: int, target_id: int) -> dict
     ActivityLink.objects.filter(pk__in=moved).update(record_id=target_id)
     comments = list(Comment.all_objects.filter(record_type=object_type, record_id=source_id).values_list("pk", flat=True))
     Comment.all_objects.filter(pk__in=comments).update(record_id=target_id)
+    rolled: list[int] = []
+    if object_type == "company":  # its contacts' and deals' comments show on the survivor's timeline
+        rolled = list(Comment.all_objects.filter(company_rollup_id=source_id).values_list("pk", flat=True))
+        Comment.all_objects.filter(pk__in=rolled).update(company_rollup_id=target_id)
     attendees: list[int] = []
     if object_type == "contact":
         attendees = list(Attendee.objects.filter(contact_id=source_id).values_list("pk", flat=True))
@@ -30,7 +34,8 @@ def move_activities(*, object_type: str, source_id: int, target_id: int) -> dict
     return {
         "activities": len(moved) + len(dropped),
         "comments": len(comments),
-        "undo": {"links": moved, "dropped": dropped, "comments": comments, "attendees": attendees},
+        "undo": {"links": moved, "dropped": dropped, "comments": comments, "attendees": attendees,
+                 "rolled_comments": rolled},
     }
 
 
@@ -48,6 +53,7 @@ def undo_move_activities(*, object_type: str, source_id: int, target_id: int, un
                       "pinned": link.pinned if link else False},
         )
     Comment.all_objects.filter(pk__in=undo.get("comments", [])).update(record_id=source_id)
+    Comment.all_objects.filter(pk__in=undo.get("rolled_comments", [])).update(company_rollup_id=source_id)
     if object_type == "contact":
         Attendee.objects.filter(pk__in=undo.get("attendees", [])).update(contact_id=source_id)
 

@@ -987,11 +987,18 @@ def add_comment(*, actor, record_type: str, record_id: Any, body: str) -> Commen
         raise ValidationError({"body": [f"Must be at most 20000 characters (it has {len(body)})."]})
     target, url = _comment_target(record_type, record_id, actor)
     with transaction.atomic():
-        comment = Comment.objects.create(record_type=record_type, record_id=target.pk, author=actor, body=body)
+        comment = Comment.objects.create(record_type=record_type, record_id=target.pk, author=actor, body=body,
+                                         company_rollup_id=comment_company(record_type, target))
         _mentions(comment, target, url, actor, previous=set())
         events.emit("comment.created", {"id": comment.pk, "record_type": record_type, "record_id": target.pk,
                                         "actor_id": actor.pk})
     return comment
+
+
+def comment_company(record_type: str, target) -> int | None:
+    """The company a comment on this record also shows on: a contact's or a deal's (as _rollups does for
+    activities)."""
+    return getattr(target, "company_id", None) if record_type in ("contact", "deal") else None
 
 
 def update_comment(*, actor, comment: Comment, body: str) -> Comment:

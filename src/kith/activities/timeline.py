@@ -6,8 +6,9 @@ the three short lists are merged in Python, so a page costs the same at the top 
 record's size. The cursor is (time, source rank, id): a total order across sources.
 
 Pinned notes come first, on the first page only, and are not repeated in the stream.
-A company's timeline includes its contacts' and deals' activities: those activities are linked to the
-company too when they are written (kith.activities.services._rollups).
+A company's timeline includes its contacts' and deals' activities and comments: those activities are
+linked to the company too when they are written (kith.activities.services._rollups), and those comments
+keep the company (Comment.company_rollup_id).
 """
 
 from __future__ import annotations
@@ -122,13 +123,21 @@ def timeline(record, *, cursor: str | None = None, types: list[str] | None = Non
             pinned = [Entry("activity", pacts[p].occurred_at, p, pacts[p], pinned=True) for p in pinned_ids if p in pacts]
 
     if "comment" in types:
-        comments = (
-            Comment.objects.filter(
-                _before("created_at", "id", after, RANK["comment"]), record_type=record_type, record_id=record.pk
-            )
+        before = _before("created_at", "id", after, RANK["comment"])
+        comments = list(
+            Comment.objects.filter(before, record_type=record_type, record_id=record.pk)
             .select_related("author")
             .order_by("-created_at", "-id")[: limit + 1]
         )
+        if record_type == "company":  # its contacts' and deals' comments too (each its own index range)
+            rolled = list(
+                Comment.objects.filter(before, company_rollup_id=record.pk)
+                .exclude(record_type="company")
+                .select_related("author")
+                .order_by("-created_at", "-id")[: limit + 1]
+            )
+            _attach_records(rolled)
+            comments += rolled
         entries += [Entry("comment", c.created_at, c.pk, c) for c in comments]
 
     if "change" in types:
@@ -147,6 +156,23 @@ def timeline(record, *, cursor: str | None = None, types: list[str] | None = Non
     more = len(entries) > limit
     next_cursor = encode_cursor([page[-1].at, RANK[page[-1].kind], page[-1].id]) if more and page else None
     return Page(entries=page, pinned=pinned, next_cursor=next_cursor)
+
+
+def _attach_records(comments: list[Comment]) -> None:
+    """comment.on_record: the contact or deal a comment rolled up to a company was written on (its page shows
+    "on Ada Lovelace"), read in one query per type; None when that record is gone."""
+    from kith.contacts.models import Contact
+    from kith.sales.models import Deal
+
+    wanted: dict[str, set[int]] = {}
+    for c in comments:
+        wanted.setdefault(c.record_type, set()).add(c.record_id)
+    found = {}
+    for kind, model in (("contact", Contact), ("deal", Deal)):
+        if wanted.get(kind):
+            found.update({(kind, o.pk): o for o in model.objects.filter(pk__in=wanted[kind])})
+    for c in comments:
+        c.on_record = found.get((c.record_type, c.record_id))
 
 
 def _load_activities(ids: list[int]) -> dict[int, Activity]:

@@ -547,6 +547,9 @@ class TimelineActivityOut(Schema):
 
 class TimelineCommentOut(Schema):
     id: int
+    record_type: str = Field(description="what it was written on: this record, or on a company's timeline one of "
+                             "its contacts or deals")
+    record_id: int
     author_id: int | None
     author_name: str | None
     body: str
@@ -588,7 +591,8 @@ def timeline_entry_dict(entry) -> dict[str, Any]:
             "comment_count": getattr(obj, "comment_count", 0), "url": _url(obj),
         }
     elif entry.kind == "comment":
-        out["comment"] = {"id": obj.pk, "author_id": obj.author_id, "author_name": _name(obj.author),
+        out["comment"] = {"id": obj.pk, "record_type": obj.record_type, "record_id": obj.record_id,
+                          "author_id": obj.author_id, "author_name": _name(obj.author),
                           "body": obj.body, "body_html": str(markdown(obj.body))}
     else:
         out["change"] = history_dict(obj)

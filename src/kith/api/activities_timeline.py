@@ -34,7 +34,8 @@ def build_router(plural: str, singular: str) -> Router:
         description=(
             "Activities, tasks, emails, comments and changes, newest first; pinned notes come first, on the first "
             "page only. Follow `next_cursor` (keyset: no entry repeats or goes missing across pages)."
-            + (" A company's timeline includes its contacts' and deals' activities." if singular == "company" else "")
+            + (" A company's timeline includes its contacts' and deals' activities and comments (a comment's "
+               "`record_type` and `record_id` say where it was written)." if singular == "company" else "")
         ),
     )
     def record_timeline(
