@@ -255,10 +255,11 @@ class _Demo:
             if len(self.users) > 1:
                 for c in self.contacts[:6]:
                     author, other = self.rng.sample(self.users, 2)
+                    written = self.past(10)  # (updated_at too: a later one shows the comment as edited)
                     Comment.objects.create(record_type="contact", record_id=c.pk, author=author,
                                            company_rollup_id=services.comment_company("contact", c),
                                            body=f"@{other.email} can you take this one? They asked for a call next week.",
-                                           created_at=self.past(10))
+                                           created_at=written, updated_at=written)
                     comments += 1
         return {"activities": len(self.acts), "tasks": sum(1 for a in self.acts if a.type == ActivityType.TASK),
                 "meetings": sum(1 for a in self.acts if a.type == ActivityType.MEETING), "comments": comments,
