@@ -10,7 +10,8 @@ run in a database named test_kith_ci that Django creates and drops. Each run get
 KITH_DATA_DIR. With two or more cores both databases run at the same time (-j 1 for one after the
 other, with live output). Browser tests drive /usr/bin/chromium (or KITH_CHROMIUM) and must run, not skip.
 
-The last line reads like "412 passed, 0 failed" (", 3 skipped" may follow); the exit code is non-zero
+First ruff (the code) and mypy (the services pyproject lists) run, each counted as one result
+(--no-checks skips them). The last line reads like "412 passed, 0 failed" (", 3 skipped" may follow); the exit code is non-zero
 if anything failed, a run crashed, PostgreSQL was unreachable, or no test ran.
 """
 
@@ -147,6 +148,26 @@ def finish_suite(run: Run) -> Counts:
     return counts
 
 
+def static_checks() -> Counts:
+    """ruff over the code, and mypy over the services pyproject's [tool.mypy] lists: one result each."""
+    counts = Counts()
+    with tempfile.TemporaryDirectory(prefix="kith-checks-") as tmp:
+        env = {**os.environ, "KITH_DATA_DIR": tmp}  # mypy's Django plugin loads the settings
+        env.pop("DATABASE_URL", None)
+        for label, cmd in (("ruff", [sys.executable, "-m", "ruff", "check", "src", "tests", "scripts"]),
+                           ("mypy", [sys.executable, "-m", "mypy"])):
+            started = time.monotonic()
+            proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: S603 - our own tools
+            if proc.returncode == 0:
+                counts.passed += 1
+                print(f"----- {label}: clean ({time.monotonic() - started:.0f} s)", flush=True)
+            else:
+                counts.failed += 1
+                counts.notes.append(f"{label} found problems (above)")
+                print(f"===== {label} =====\n{proc.stdout}{proc.stderr}", flush=True)
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite-only", action="store_true", help="skip the PostgreSQL run")
@@ -154,10 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2 if (os.cpu_count() or 1) >= 2 else 1,
                         help="1 runs the databases one after the other with live output; 2 (the default on "
                              "two or more cores) runs them at the same time")
+    parser.add_argument("--no-checks", action="store_true", help="skip ruff and mypy (run first, about 10 s)")
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args(argv)
 
     total = Counts()
+    if not args.no_checks:
+        total.add(static_checks())
     pg_url = os.environ.get("KITH_TEST_POSTGRES_URL") or DEFAULT_PG
     if not args.sqlite_only:
         problem = postgres_problem(pg_url)

@@ -7,6 +7,7 @@ ValidationError naming the field; a stale version raises ConflictError; nothing 
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 from typing import Any
@@ -428,7 +429,7 @@ def restore_company(*, actor, company: Company) -> Company:
 def purge_trash(*, older_than_days: int | None = None) -> int:
     """Delete for good what has been in the trash longer than KITH_TRASH_DAYS. Returns how many."""
     days = records.trash_days() if older_than_days is None else older_than_days
-    cutoff = timezone.now() - timezone.timedelta(days=days)
+    cutoff = timezone.now() - dt.timedelta(days=days)
     from kith.sales.models import Deal, Lead
 
     count = 0

@@ -125,6 +125,8 @@ class KithModel(TimestampsMixin, VersionMixin, TrashMixin, OwnerMixin, CustomFie
 
     object_type: str = ""
     audit_fields: dict[str, str] = {}
+    # set on the record a write service returns: values it kept but that look wrong ({"field", "message"})
+    warnings: list[dict[str, str]]
 
     class Meta:
         abstract = True

@@ -25,7 +25,7 @@ MAX_TAG_LENGTH = 64
 # ids: the records' ids) do their per-record clean-up once for all of them, and a post_delete receiver
 # that would repeat it record by record skips the records ``deleted_in_bulk`` names.
 deleting_many = Signal()
-_bulk_deleting: contextvars.ContextVar[tuple[type, frozenset[int]] | None] = contextvars.ContextVar(
+_bulk_deleting: contextvars.ContextVar[tuple[type[Any], frozenset[int]] | None] = contextvars.ContextVar(
     "kith_bulk_deleting", default=None)
 
 

@@ -140,33 +140,34 @@ def run(t: BulkTarget, *, actor, items: list[Any], match_on: str | None, mode: s
                 result["errors"] = _error("", "Each item must be a JSON object.")
                 continue
             data, errors = validate(raw)
-            if errors:
-                result["errors"] = errors
+            if errors or data is None:
+                result["errors"] = errors or _error("", "This item could not be read.")
                 continue
             key_value = ""
-            if match_on is not None and data.get(match_on) not in (None, ""):
+            key = match_on or ""  # (key_value is only ever set when there is a key)
+            if key and data.get(key) not in (None, ""):
                 try:
-                    key_value = t.normalise(match_on, data[match_on])
+                    key_value = t.normalise(key, data[key])
                 except ValueError as exc:
-                    result["errors"] = _error(match_on, str(exc))
+                    result["errors"] = _error(key, str(exc))
                     continue
             existing = None
             if key_value:
                 if key_value in seen and mode == "create":
-                    result["errors"] = _error(match_on, f"Same {match_on} as item {seen[key_value][0]} of this call.")
+                    result["errors"] = _error(key, f"Same {key} as item {seen[key_value][0]} of this call.")
                     continue
                 if key_value in seen:
                     existing = model.objects.filter(pk=seen[key_value][1]).first()
                 else:
-                    found = list(permissions.visible(model, actor).keyed(match_on, key_value)
+                    found = list(permissions.visible(model, actor).keyed(key, key_value)
                                  .order_by("pk").values_list("pk", flat=True)[:2])
                     if len(found) > 1:
-                        result["errors"] = _error(match_on, f"Several {t.name} have this {match_on}; match on "
-                                                            "a key that is unique to one.")
+                        result["errors"] = _error(key, f"Several {t.name} have this {key}; match on "
+                                                       "a key that is unique to one.")
                         continue
                     if found and mode == "create":
-                        result["errors"] = _error(match_on, f"A {t.noun} with this {match_on} already exists "
-                                                            f"(id {found[0]}); use mode “upsert” to update it.")
+                        result["errors"] = _error(key, f"A {t.noun} with this {key} already exists "
+                                                       f"(id {found[0]}); use mode “upsert” to update it.")
                         continue
                     existing = model.objects.filter(pk=found[0]).first() if found else None
             try:
