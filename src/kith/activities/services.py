@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -81,6 +81,7 @@ class _Errors:
 def _datetime(value: Any, field: str, errors: _Errors) -> dt.datetime | None:
     if value in (None, ""):
         return None
+    parsed: dt.datetime | None
     if isinstance(value, dt.datetime):
         parsed = value
     else:
@@ -166,7 +167,7 @@ def resolve_related(value: Any, *, actor, errors: _Errors, field: str = "related
             errors.add(field, f"“{kind}” is not a record type (use {', '.join(t for t in RECORD_TYPES if record_model(t))}).")
             continue
         try:
-            pk = int(item.get("id"))
+            pk = int(cast(Any, item.get("id")))  # None or junk: the error below
         except (TypeError, ValueError):
             errors.add(field, f"{kind} id “{item.get('id')}” is not a number.")
             continue
@@ -698,6 +699,8 @@ def create_next_occurrence(*, task_id: int) -> Activity | None:
             return None
         series = task.recurrence_parent_id or task.pk
         due = next_due(task)
+        if due is None:  # no due date to repeat from
+            return None
         if Activity.objects.filter(
             Q(recurrence_parent_id=series) | Q(pk=series), type=ActivityType.TASK, due_at=due
         ).exclude(pk=task.pk).exists():
@@ -1123,8 +1126,9 @@ def render_template(template: EmailTemplate, related: Iterable[tuple[str, Any]],
 def default_recipients(related: list[tuple[str, Any]]) -> list[str]:
     out: list[str] = []
     for kind, obj in related:
-        if kind in ("contact", "lead") and getattr(obj, "email", ""):
-            out.append(obj.email)
+        email = getattr(obj, "email", "") if kind in ("contact", "lead") else ""
+        if email:
+            out.append(email)
         if kind == "deal":
             out += [c.email for c in obj.contacts.all() if c.email]
     return list(dict.fromkeys(out))

@@ -127,7 +127,8 @@ def plan_export(*, user, kind: str, file_format: str, columns: str = kinds.SHOWN
             if "me" in values:
                 raise ValidationError({key: ["“me” needs a user: export as one (kith export --as EMAIL)."]})
     fs_class = spec.filterset()
-    ordering_value = (clean.get("ordering") or [None])[-1]
+    orderings = clean.get("ordering") or []
+    ordering_value = orderings[-1] if orderings else None
     ordering, descending = parse_ordering(ordering_value, fs_class.orderings, fs_class.default_ordering)
     qs = fs_class(clean, user).apply(base_queryset(spec, user))
     return Plan(kind=spec, file_format=file_format, columns=columns, params=clean, user=user, qs=qs,
@@ -182,8 +183,8 @@ def write(plan: Plan, out: IO[bytes], *, bom: bool = True) -> int:
         for chunk in writers.vcard_chunks(records_):
             out.write(chunk)
     else:
-        rows = ([col.get(obj) for col in plan.cols] for obj in records_)
-        for chunk in writers.csv_chunks(plan.header, rows, bom=bom):
+        lines = ([col.get(obj) for col in plan.cols] for obj in records_)
+        for chunk in writers.csv_chunks(plan.header, lines, bom=bom):
             out.write(chunk)
     return records_.count
 
@@ -267,7 +268,7 @@ def file_for(*, user, export_id: int) -> tuple[Export, Path]:
     """The file of a finished export of this user (anyone else's answers NotFound, like a missing one)."""
     export = Export.objects.filter(pk=export_id, user=user, status=Export.Status.DONE).first()
     path = (export_dir() / export.file_path) if export is not None and export.file_path else None
-    if path is None or not path.is_file():
+    if export is None or path is None or not path.is_file():
         raise Export.DoesNotExist("No such export.")
     return export, path
 
