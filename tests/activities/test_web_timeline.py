@@ -404,3 +404,17 @@ def test_merging_companies_moves_their_people_s_comments_and_undo_puts_them_back
     note.refresh_from_db()
     assert note.company_rollup_id == copy.pk
     assert "budget is set" not in page_text(signed_in(admin).get(acme.get_absolute_url()))
+
+
+def test_a_company_comment_line_names_only_records_the_user_can_see(admin, member, settings):
+    settings.KITH_RECORD_VISIBILITY = "own"
+    acme = create_company(actor=admin, data={"name": "Acme Rockets", "owner_id": member.pk})
+    hidden = create_contact(actor=admin, data={"first_name": "Hidden", "last_name": "Person", "company_id": acme.pk,
+                                               "owner_id": admin.pk})
+    services.add_comment(actor=admin, record_type="contact", record_id=hidden.pk, body="About the hidden one")
+    as_admin = page_text(signed_in(admin).get(acme.get_absolute_url()))
+    assert "commented on contact Hidden Person" in as_admin
+    # the member owns the company, not the contact: the comment shows, the contact's name does not
+    as_member = page_text(signed_in(member).get(acme.get_absolute_url()))
+    assert "About the hidden one" in as_member and "Hidden Person" not in as_member
+

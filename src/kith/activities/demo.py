@@ -257,7 +257,7 @@ class _Demo:
                     author, other = self.rng.sample(self.users, 2)
                     written = self.past(10)  # (updated_at too: a later one shows the comment as edited)
                     Comment.objects.create(record_type="contact", record_id=c.pk, author=author,
-                                           company_rollup_id=services.comment_company("contact", c),
+                                           company_rollup_id=services.rollup_company("contact", c),
                                            body=f"@{other.email} can you take this one? They asked for a call next week.",
                                            created_at=written, updated_at=written)
                     comments += 1

@@ -182,13 +182,18 @@ def resolve_related(value: Any, *, actor, errors: _Errors, field: str = "related
     return out
 
 
+def rollup_company(kind: str, obj) -> int | None:
+    """The company whose timeline also shows what is logged or said on this record: a contact's or a deal's."""
+    return getattr(obj, "company_id", None) if kind in ("contact", "deal") else None
+
+
 def _rollups(related: list[tuple[str, Any]]) -> list[tuple[str, int]]:
     """Every (record_type, id) an activity shows on: the related records, plus the company of each
     related contact and deal, so a company's timeline includes its people's and deals' activities."""
     keys: list[tuple[str, int]] = []
     for kind, obj in related:
         keys.append((kind, obj.pk))
-        company_id = getattr(obj, "company_id", None) if kind in ("contact", "deal") else None
+        company_id = rollup_company(kind, obj)
         if company_id:
             keys.append(("company", company_id))
     return list(dict.fromkeys(keys))
@@ -991,17 +996,11 @@ def add_comment(*, actor, record_type: str, record_id: Any, body: str) -> Commen
     target, url = _comment_target(record_type, record_id, actor)
     with transaction.atomic():
         comment = Comment.objects.create(record_type=record_type, record_id=target.pk, author=actor, body=body,
-                                         company_rollup_id=comment_company(record_type, target))
+                                         company_rollup_id=rollup_company(record_type, target))
         _mentions(comment, target, url, actor, previous=set())
         events.emit("comment.created", {"id": comment.pk, "record_type": record_type, "record_id": target.pk,
                                         "actor_id": actor.pk})
     return comment
-
-
-def comment_company(record_type: str, target) -> int | None:
-    """The company a comment on this record also shows on: a contact's or a deal's (as _rollups does for
-    activities)."""
-    return getattr(target, "company_id", None) if record_type in ("contact", "deal") else None
 
 
 def update_comment(*, actor, comment: Comment, body: str) -> Comment:

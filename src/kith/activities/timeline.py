@@ -136,7 +136,6 @@ def timeline(record, *, cursor: str | None = None, types: list[str] | None = Non
                 .select_related("author")
                 .order_by("-created_at", "-id")[: limit + 1]
             )
-            _attach_records(rolled)
             comments += rolled
         entries += [Entry("comment", c.created_at, c.pk, c) for c in comments]
 
@@ -156,23 +155,6 @@ def timeline(record, *, cursor: str | None = None, types: list[str] | None = Non
     more = len(entries) > limit
     next_cursor = encode_cursor([page[-1].at, RANK[page[-1].kind], page[-1].id]) if more and page else None
     return Page(entries=page, pinned=pinned, next_cursor=next_cursor)
-
-
-def _attach_records(comments: list[Comment]) -> None:
-    """comment.on_record: the contact or deal a comment rolled up to a company was written on (its page shows
-    "on Ada Lovelace"), read in one query per type; None when that record is gone."""
-    from kith.contacts.models import Contact
-    from kith.sales.models import Deal
-
-    wanted: dict[str, set[int]] = {}
-    for c in comments:
-        wanted.setdefault(c.record_type, set()).add(c.record_id)
-    found = {}
-    for kind, model in (("contact", Contact), ("deal", Deal)):
-        if wanted.get(kind):
-            found.update({(kind, o.pk): o for o in model.objects.filter(pk__in=wanted[kind])})
-    for c in comments:
-        c.on_record = found.get((c.record_type, c.record_id))
 
 
 def _load_activities(ids: list[int]) -> dict[int, Activity]:

@@ -9,7 +9,6 @@ full pages (no-JS fallback).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,7 +24,7 @@ from kith.core import audit
 from kith.core.errors import ConflictError
 from kith.core.models import Role, User
 from kith.core.permissions import visible
-from kith.core.records import record_model
+from kith.core.records import record_model, visible_records
 from kith.web.ui import history_entries, is_fragment_request, safe_next, url_with, vary_htmx
 
 from . import services
@@ -102,16 +101,7 @@ def attach_related(activities: list[Activity], user, exclude: tuple[str, int] | 
         .order_by("id")
         .values_list("activity_id", "record_type", "record_id")
     )
-    by_kind: dict[str, set[int]] = defaultdict(set)
-    for _, kind, pk in links:
-        by_kind[kind].add(pk)
-    objs: dict[tuple[str, int], Any] = {}
-    for kind, ids in by_kind.items():
-        model = record_model(kind)
-        if model is None:
-            continue
-        for obj in visible(model.all_objects.filter(pk__in=ids), user):
-            objs[(kind, obj.pk)] = obj
+    objs = visible_records([(kind, pk) for _, kind, pk in links], user)
     per_activity: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for activity_id, kind, pk in links:
         per_activity[activity_id].append((kind, pk))
@@ -271,9 +261,15 @@ def decorate_entries(request: HttpRequest, record, entries: list) -> None:
                 or any(k.startswith("converted_") for k in keys)
                 or ((e.obj.changes or {}).get("status", {}) or {}).get("new") == "converted"
             )
-    for e in entries:
-        if e.kind == "comment":
-            e.extra.update(can_change_comment(user, e.obj))
+    comments = [e for e in entries if e.kind == "comment"]
+    # a company's timeline also shows its contacts' and deals' comments: "on contact Ada Lovelace", when
+    # the user can see Ada
+    elsewhere = [(e.obj.record_type, e.obj.record_id) for e in comments
+                 if (e.obj.record_type, e.obj.record_id) != (record.object_type, record.pk)]
+    on = visible_records(elsewhere, user) if elsewhere else {}
+    for e in comments:
+        e.extra.update(can_change_comment(user, e.obj))
+        e.obj.on_record = on.get((e.obj.record_type, e.obj.record_id))
 
 
 @login_required

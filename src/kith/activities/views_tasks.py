@@ -28,8 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kith.core import mail
 from kith.core.errors import ConflictError, ValidationError
 from kith.core.pagination import Ordering, paginate
-from kith.core.permissions import visible
-from kith.core.records import record_model
+from kith.core.records import visible_records
 from kith.web.ui import is_fragment_request, page_size, safe_next, url_with, vary_htmx
 from kith.web.views_settings import render_settings
 
@@ -97,16 +96,7 @@ def related_map(activities: list[Activity], user) -> dict[int, list[tuple[str, A
             "activity_id", "record_type", "record_id"
         )
     )
-    wanted: dict[str, set[int]] = defaultdict(set)
-    for _, kind, pk in links:
-        wanted[kind].add(pk)
-    objects: dict[tuple[str, int], Any] = {}
-    for kind, pks in wanted.items():
-        model = record_model(kind)
-        if model is None:
-            continue
-        for obj in visible(model.all_objects.filter(pk__in=pks), user):
-            objects[(kind, obj.pk)] = obj
+    objects = visible_records([(kind, pk) for _, kind, pk in links], user)
     out: dict[int, list[tuple[str, Any]]] = defaultdict(list)
     for activity_id, kind, pk in links:
         obj = objects.get((kind, pk))

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import audit, events, search
+from . import audit, events, permissions, search
 from .errors import ConflictError, ValidationError
 from .models import AuditEntry, Tag
 
@@ -208,3 +208,19 @@ def record_model(object_type: str):
         if issubclass(model, KithModel) and model.object_type == object_type:
             return model
     return None
+
+
+def visible_records(keys: list[tuple[str, int]], user) -> dict[tuple[str, int], Any]:
+    """The records behind (record type, id) keys that the user can see (in the trash too), by key: one query
+    per record type."""
+    by_kind: dict[str, set[int]] = {}
+    for kind, pk in keys:
+        by_kind.setdefault(kind, set()).add(pk)
+    found: dict[tuple[str, int], Any] = {}
+    for kind, ids in by_kind.items():
+        model = record_model(kind)
+        if model is None:
+            continue
+        for obj in permissions.visible(model.all_objects.filter(pk__in=ids), user):
+            found[(kind, obj.pk)] = obj
+    return found
