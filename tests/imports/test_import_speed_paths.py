@@ -171,3 +171,58 @@ def test_an_import_puts_the_connections_sqlite_settings_back(admin):
     assert seen and seen[0][:2] == (20_000, -4321)  # while it wrote the rows
     assert (20_000, -32768) in [s[:2] for s in seen]  # while it wrote their history and search index (a smaller page cache)
     assert settings_now() == before == (777, -4321, before[2])
+
+
+@pytest.mark.django_db
+def test_values_with_copy_control_characters_are_stored_as_written(admin):
+    """On PostgreSQL new contacts reach the table as COPY text built in the reading thread: a backslash,
+    tab, newline or carriage return inside a value (or inside a custom field's JSON) must come back
+    unchanged, and so must quotes and other scripts. (SQLite takes the same rows as parameters.)"""
+    from kith.core.custom_field_services import create_custom_field
+
+    create_custom_field(actor=admin, data={"object_type": "contact", "label": "Note", "field_type": "text"})
+    rows = [
+        ("Ana\\Maria", "Tab\there", "C:\\path\\n", "Line one\nline two", "\\N", 'say "hi" \\ bye', "a@ex.example"),
+        ("Zoë", "王\r\n小明", "\\.", "ends with a backslash \\", "\t", "{\"json\": \"\\u00e9\"}", "b@ex.example"),
+    ]
+
+    def cell(value: str) -> str:
+        return '"' + value.replace('"', '""') + '"'
+
+    header = "First Name,Last Name,Job Title,Street,City,Note,Email\n"
+    text = header + "".join(",".join(cell(v) for v in r) + "\n" for r in rows)
+    imp = run(admin, upload(admin, text), mapping={"First Name": "first_name", "Last Name": "last_name",
+                                                    "Job Title": "job_title", "Street": "street",
+                                                    "City": "city", "Note": "cf_note", "Email": "email"})
+    assert (imp.created, imp.failed) == (2, 0), list(imp.problems.values_list("reason", flat=True))
+    for first, last, title, street, city, note, email in rows:
+        c = Contact.objects.get(email=email)
+        # cells are stripped of surrounding white space, as everywhere in the import
+        assert (c.first_name, c.last_name, c.job_title, c.street, c.city, c.custom_fields) == (
+            first.strip(), last.strip(), title.strip(), street.strip(), city.strip(), {"note": note.strip()})
+        assert c.full_name == f"{first.strip()} {last.strip()}"
+        assert (c.lifecycle_stage, c.owner_id, c.version, c.deleted_at) == ("lead", admin.pk, 1, None)
+        assert c.created_at == c.updated_at and c.created_at is not None
+
+
+@pytest.mark.django_db
+def test_copy_text_round_trips_every_kind_of_value():
+    import datetime as dt
+    from decimal import Decimal
+
+    from kith.core import bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY text is PostgreSQL's")
+    values = [("a\\b\tc\nd\re", 1, True, Decimal("1.50"), dt.date(2026, 1, 2),
+               dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), '{"k": "\\\\ \\"q\\""}'),
+              (None, None, False, None, None, None, None)]
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE copy_probe (t text, i int, b bool, d numeric, day date, at timestamptz, j jsonb)")
+        text = "".join("\t".join(bulk.copy_field(v) for v in row) + "\n" for row in values)
+        bulk.copy_text("copy_probe", ["t", "i", "b", "d", "day", "at", "j"], text)
+        cur.execute("SELECT t, i, b, d, day, at, j::text FROM copy_probe ORDER BY i NULLS LAST")
+        got = cur.fetchall()
+    assert got[0][:6] == values[0][:6]
+    assert got[0][6] == '{"k": "\\\\ \\"q\\""}'
+    assert got[1] == values[1]

@@ -207,6 +207,7 @@ class Row:
     clean: dict[str, Any] = field(default_factory=dict)
     cleaned: bool = False  # the writer's prepare() has normalised it
     key: str | None = None  # its duplicate-matching key (ContactWriter.match_key), set by prepare()
+    copy: str | None = None  # PostgreSQL: a new contact's COPY text but for the batch's columns (ContactWriter)
 
     def fail(self, column: str, value: str, reason: str) -> None:
         self.problems.append((column, value[:1000], reason))
@@ -856,6 +857,16 @@ class ContactWriter(BaseWriter):
         self._row_template: tuple[list[Any], dict[str, int]] | None = None
         self._columns: list[str] = []
         self._json_at: set[str] = set()
+        self.default_owner = actor.pk if getattr(actor, "pk", None) else None
+        # PostgreSQL: the reading thread turns each row into its COPY text (but for the columns a batch
+        # sets: id, company, timestamps), so the importing thread, which waits on the database, has
+        # little Python left to do; the two threads share the GIL, and its time is the import's
+        self._tail: list[int] | None = None
+        if connection.vendor == "postgresql" and not self.dry_run:
+            _template, at = self._template()
+            batch_columns = [at[a] for a in self.BATCH_COLUMNS]
+            self._tail = [i for i in range(len(_template)) if i not in batch_columns]
+            self._copy_columns = [self._columns[i] for i in batch_columns + self._tail]
         self.words = Words()
         self._affixes: dict[str, tuple[str, str]] = {}  # history: a key's JSON around its value
         self._owner_json: dict[int, str] = {}  # history: an owner's id and label, as JSON
@@ -968,6 +979,9 @@ class ContactWriter(BaseWriter):
             self.clean_row(row)
             row.key = self.match_key(row)
             row.values = {}  # read by clean_row only; a batch holds thousands of these
+            if self._tail is not None and not row.problems:
+                t = self._fill(row.clean)
+                row.copy = "\t".join([bulk.copy_field(t[i]) for i in self._tail])
         row.cleaned = True
 
     # 2. a batch ------------------------------------------------------------------------------------
@@ -1252,11 +1266,17 @@ class ContactWriter(BaseWriter):
                 if r.key:
                     self.seen.add(hash(r.key))
             return len(rows)
-        with self.timer("build rows"):
-            ids, tuples, tag_pairs = self._build(rows)
         Contact = self.Contact
+        with self.timer("build rows"):
+            if self._tail is not None:
+                ids, text, tag_pairs = self._build_text(rows)
+            else:
+                ids, tuples, tag_pairs = self._build(rows)
         with self.timer("COPY contacts"):
-            bulk.copy_rows(Contact._meta.db_table, self._columns, tuples)
+            if self._tail is not None:
+                bulk.copy_text(Contact._meta.db_table, self._copy_columns, text)
+            else:
+                bulk.copy_rows(Contact._meta.db_table, self._columns, tuples)
             self._tag_links(tag_pairs)
         # the second phase builds one undo-log row's contacts at a time: its memory stays that of
         # INDEX_BATCH_SIZE contacts whatever the batch size
@@ -1286,42 +1306,63 @@ class ContactWriter(BaseWriter):
             self._json_at = {f.attname for f in fields if _adapter(f) is _json}
         return self._row_template
 
-    def _build(self, rows: list[Row]) -> tuple[list[int], list[tuple], list[tuple[int, list[str]]]]:
-        """The new contacts' ids (reserved), column tuples (for COPY) and tags."""
+    BATCH_COLUMNS = ("id", "company_id", "created_at", "updated_at")  # set by _build / _build_text
+
+    def _fill(self, c: dict[str, Any]) -> list[Any]:
+        """A new contact's column values from its cleaned row, but for BATCH_COLUMNS."""
         template, at = self._template()
+        t = template.copy()
+        t[at["owner_id"]] = self.default_owner
+        json_at = self._json_at
+        for name, value in c.items():
+            i = at.get(name)
+            if i is not None:
+                t[i] = _json(value) if name in json_at else value
+        owner = c.get("owner")
+        if owner is not None:
+            t[at["owner_id"]] = owner.pk
+        if not c.get("lifecycle_stage"):
+            t[at["lifecycle_stage"]] = "lead"
+        first, last = c.get("first_name", "").strip(), c.get("last_name", "").strip()
+        t[at["full_name"]] = (f"{first} {last}" if first and last else first or last) or c.get("email", "")
+        return t
+
+    @staticmethod
+    def _linked_company(c: dict[str, Any]) -> int | None:
+        hit = c.get("company")
+        if hit is None:
+            return None
+        ref = hit[0]
+        return ref.pk if hasattr(ref, "pk") else ref
+
+    def _build(self, rows: list[Row]) -> tuple[list[int], list[tuple], list[tuple[int, list[str]]]]:
+        """The new contacts' ids (reserved), column tuples (for COPY or executemany) and tags."""
+        _template, at = self._template()
         now = timezone.now()
         stamp = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-        template = list(template)
-        template[at["created_at"]] = template[at["updated_at"]] = stamp
-        default_owner = self.actor.pk if getattr(self.actor, "pk", None) else None
-        i_id, i_company, i_owner, i_full = at["id"], at["company_id"], at["owner_id"], at["full_name"]
-        json_at = self._json_at
+        i_id, i_company, i_created, i_updated = (at[a] for a in self.BATCH_COLUMNS)
         ids = reserve_ids(self.Contact, len(rows))
         tuples, tag_pairs = [], []
         for r, pk in zip(rows, ids, strict=True):
-            c = r.clean
-            t = template.copy()
-            t[i_id] = pk
-            t[i_owner] = default_owner
-            for name, value in c.items():
-                i = at.get(name)
-                if i is not None:
-                    t[i] = _json(value) if name in json_at else value
-            hit = c.get("company")
-            if hit is not None:
-                ref = hit[0]
-                t[i_company] = ref.pk if hasattr(ref, "pk") else ref
-            owner = c.get("owner")
-            if owner is not None:
-                t[i_owner] = owner.pk
-            if not c.get("lifecycle_stage"):
-                t[at["lifecycle_stage"]] = "lead"
-            first, last = c.get("first_name", "").strip(), c.get("last_name", "").strip()
-            t[i_full] = (f"{first} {last}" if first and last else first or last) or c.get("email", "")
+            t = self._fill(r.clean)
+            t[i_id], t[i_company], t[i_created], t[i_updated] = pk, self._linked_company(r.clean), stamp, stamp
             tuples.append(tuple(t))
-            if c.get("tags"):
-                tag_pairs.append((pk, c["tags"]))
+            if r.clean.get("tags"):
+                tag_pairs.append((pk, r.clean["tags"]))
         return ids, tuples, tag_pairs
+
+    def _build_text(self, rows: list[Row]) -> tuple[list[int], str, list[tuple[int, list[str]]]]:
+        """PostgreSQL: _build's rows as COPY text (columns: _copy_columns), from each row's prepared text."""
+        stamp = bulk.copy_field(timezone.now())
+        ids = reserve_ids(self.Contact, len(rows))
+        lines, tag_pairs = [], []
+        null, company_id = bulk.COPY_NULL, self._linked_company
+        for r, pk in zip(rows, ids, strict=True):
+            company = company_id(r.clean)
+            lines.append(f"{pk}\t{null if company is None else company}\t{stamp}\t{stamp}\t{r.copy}\n")
+            if r.clean.get("tags"):
+                tag_pairs.append((pk, r.clean["tags"]))
+        return ids, "".join(lines), tag_pairs
 
     def _tag_links(self, pairs: list[tuple[int, list[str]]], existing: bool = False) -> None:
         """Link each contact (id) to its tags (names; missing tags are created)."""
