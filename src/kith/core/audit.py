@@ -77,27 +77,33 @@ def record(obj, *, action: str, actor, changes: dict[str, Any] | None = None) ->
     )
 
 
+HISTORY_COLUMNS = ["content_type_id", "object_id", "object_repr", "action", "actor_id", "actor_label", "changes",
+                   "request_id", "created_at"]
+
+
 def record_many(model, entries: list[tuple[int, str, str, dict[str, Any] | str]], *, actor, at=None) -> None:
     """Many history rows of one model at once (bulk writers: imports, their undo, merges that move
     records): entries are (object id, the record's label, action, changes as a dict or already its JSON
     text); ``at``: their time (now). The same rows ``record`` writes one by one."""
     if not entries:
         return
-    ct = ContentType.objects.get_for_model(model)
     now = at or timezone.now()
     if connection.vendor != "postgresql":
         now = connection.ops.adapt_datetimefield_value(now)
+    bulk.copy_rows(AuditEntry._meta.db_table, HISTORY_COLUMNS,
+                   history_rows(ContentType.objects.get_for_model(model).pk, entries, actor=actor, at=now,
+                                request_id=context.request_id.get()))
+
+
+def history_rows(content_type_id: int, entries: list[tuple[int, str, str, dict[str, Any] | str]], *, actor, at,
+                 request_id: str) -> list[tuple]:
+    """record_many's rows (columns: HISTORY_COLUMNS), with ``at`` already in the database's form; touches no
+    database, so a thread can build them (the import's second phase)."""
     actor_id = getattr(actor, "pk", None)
     label = getattr(actor, "email", "") or "system"
-    rid = context.request_id.get()
-    bulk.copy_rows(
-        AuditEntry._meta.db_table,
-        ["content_type_id", "object_id", "object_repr", "action", "actor_id", "actor_label", "changes",
-         "request_id", "created_at"],
-        [(ct.pk, oid, rep[:300], action, actor_id, label,
-          changes if isinstance(changes, str) else bulk.to_json(changes), rid, now)
-         for oid, rep, action, changes in entries],
-    )
+    return [(content_type_id, oid, rep[:300], action, actor_id, label,
+             changes if isinstance(changes, str) else bulk.to_json(changes), request_id, at)
+            for oid, rep, action, changes in entries]
 
 
 def history(obj):

@@ -60,6 +60,12 @@ def copy_field(value) -> str:
     return str(value)
 
 
+def copy_lines(rows) -> str:
+    """Rows (tuples of column values) as COPY text."""
+    field = copy_field
+    return "".join(["\t".join([field(v) for v in row]) + "\n" for row in rows])
+
+
 def copy_text(table: str, columns: list[str], text: str) -> None:
     """PostgreSQL: insert COPY text lines (each ending in a newline) into the table, in the current
     transaction; database errors are Django's."""
