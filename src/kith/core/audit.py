@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -81,7 +82,7 @@ HISTORY_COLUMNS = ["content_type_id", "object_id", "object_repr", "action", "act
                    "request_id", "created_at"]
 
 
-def record_many(model, entries: list[tuple[int, str, str, dict[str, Any] | str]], *, actor, at=None) -> None:
+def record_many(model, entries: Sequence[tuple[int, str, str, dict[str, Any] | str]], *, actor, at=None) -> None:
     """Many history rows of one model at once (bulk writers: imports, their undo, merges that move
     records): entries are (object id, the record's label, action, changes as a dict or already its JSON
     text); ``at``: their time (now). The same rows ``record`` writes one by one."""
@@ -95,7 +96,7 @@ def record_many(model, entries: list[tuple[int, str, str, dict[str, Any] | str]]
                                 request_id=context.request_id.get()))
 
 
-def history_rows(content_type_id: int, entries: list[tuple[int, str, str, dict[str, Any] | str]], *, actor, at,
+def history_rows(content_type_id: int, entries: Sequence[tuple[int, str, str, dict[str, Any] | str]], *, actor, at,
                  request_id: str) -> list[tuple]:
     """record_many's rows (columns: HISTORY_COLUMNS), with ``at`` already in the database's form; touches no
     database, so a thread can build them (the import's second phase)."""

@@ -219,7 +219,7 @@ class Mapper:
 
     def __init__(self, columns: list[str], mapping: dict[str, str | None]):
         self.columns = columns
-        self.pairs = [(i, c, mapping.get(c)) for i, c in enumerate(columns) if mapping.get(c)]
+        self.pairs = [(i, c, t) for i, c in enumerate(columns) if (t := mapping.get(c))]
         self.column_of: dict[str, str] = {}
         for _, c, t in self.pairs:
             self.column_of.setdefault(t, c)
@@ -775,8 +775,9 @@ class CompanyCache:
 
     def __init__(self, writer: ContactWriter):
         self.w = writer
-        self.by_name: dict[str, tuple[int, str]] = {}
-        self.by_domain: dict[str, tuple[int, str]] = {}
+        # (a company id, or the Company this run creates in the open batch; its name)
+        self.by_name: dict[str, tuple[Any, str]] = {}
+        self.by_domain: dict[str, tuple[Any, str]] = {}
         self.fake_id = -1
         self.new_count = 0
         self.pending: list[tuple[Any, list[str], list[str]]] = []  # (created Company, name keys, domain keys)
@@ -805,7 +806,7 @@ class CompanyCache:
             name, domain = r.clean.pop("_company", ""), r.clean.pop("_company_domain", "")
             if not name and not domain:
                 continue
-            hit = self.by_domain.get(domain) if domain else None
+            hit: tuple[Any, str] | None = self.by_domain.get(domain) if domain else None
             if hit is None and name:
                 hit = self.by_name.get(name.lower())
             if hit is None:
@@ -936,6 +937,7 @@ class ContactWriter(BaseWriter):
             except ValueError as exc:
                 row.fail(self.col("lifecycle_stage"), v["lifecycle_stage"], str(exc))
         if "owner" in v:
+            assert self.owners is not None  # (an owner value comes only from a mapped owner column)
             try:
                 c["owner"] = self.owners.get(v["owner"])
             except ValueError as exc:
@@ -1055,7 +1057,7 @@ class ContactWriter(BaseWriter):
         Contact = self.Contact
         counts = Counts()
         # Existing contacts this part touches: by the match key, and by email (unique among live contacts).
-        matches: dict[str, Contact] = {}
+        matches: dict[str, Any] = {}
         keys = [r.key for r in rows if r.key]
         emails = [r.clean["email"] for r in rows if r.clean.get("email")]
         existing_by_email: dict[str, tuple[int, str]] = {}
@@ -1083,12 +1085,12 @@ class ContactWriter(BaseWriter):
             else:
                 # one query per column, each on its partial index (keyed); the oldest contact with the number wins
                 wanted = set(keys)
-                found: dict[int, Any] = {}
+                by_pk: dict[int, Any] = {}
                 for column in ("phone", "mobile"):
                     for o in qs.keyed(column, list(wanted)):
-                        found[o.pk] = o
-                for pk in sorted(found):
-                    o = found[pk]
+                        by_pk[o.pk] = o
+                for pk in sorted(by_pk):
+                    o = by_pk[pk]
                     for p in (o.phone, o.mobile):
                         if p in wanted:
                             matches.setdefault(p, o)
@@ -1105,7 +1107,7 @@ class ContactWriter(BaseWriter):
                 match = "dry-run"
             if match is not None and self.policy != "create":
                 if getattr(match, "_hidden", False):
-                    r.fail(self.col(self.match_on), key, "Matches a record you do not have access to.")
+                    r.fail(self.col(self.match_on or ""), key or "", "Matches a record you do not have access to.")
                     counts.failed += 1
                 elif self.policy == "skip" or match == "dry-run":
                     counts.skipped += 1
@@ -1128,8 +1130,8 @@ class ContactWriter(BaseWriter):
         # update: email clashes with another contact
         real_updates = []
         for r, obj in updates:
-            email = r.clean.get("email")
-            clash = email and email in existing_by_email and existing_by_email[email][0] != obj.pk
+            email = r.clean.get("email") or ""
+            clash = bool(email) and email in existing_by_email and existing_by_email[email][0] != obj.pk
             if clash and (self.policy == "overwrite" or not obj.email):  # the update would set that email
                 r.fail(self.col("email"), email,
                        f"Another contact already has this email ({existing_by_email[email][1]}).")
@@ -1468,13 +1470,12 @@ class ContactWriter(BaseWriter):
             cid = r["company_id"]
             company = _CompanyName(cid, r.pop("company_name") or "") if cid else None
             objs.append(row_cls(r, company, users.get(r["owner_id"]), tags.get(r["id"], [])))
-        history: list | str = [(o.pk, str(o), "create", self._created_json(o, o._tags)) for o in objs]
+        history = [(o.pk, str(o), "create", self._created_json(o, o._tags)) for o in objs]
         docs, vocab = search.documents("contact", objs)
         if as_text:
-            history = bulk.copy_lines(audit.history_rows(self._history_type, history, actor=self.actor,
-                                                         at=at or timezone.now(),
-                                                         request_id=self._request_id))
-            docs = bulk.copy_lines(search_rows("contact", docs))
+            return (bulk.copy_lines(audit.history_rows(self._history_type, history, actor=self.actor,
+                                                       at=at or timezone.now(), request_id=self._request_id)),
+                    bulk.copy_lines(search_rows("contact", docs)), vocab, time.perf_counter() - started)
         return history, docs, vocab, time.perf_counter() - started
 
     def _phase2_write(self, change_pk: int, ids: list[int], at, built, on_progress, group: _Grouped) -> None:
@@ -1757,6 +1758,7 @@ class ServiceWriter(BaseWriter):
                 if name in data:
                     data[name] = re.sub(r"[^\d.\-]", "", data[name]) or data[name]
         if "owner" in v:
+            assert self.owners is not None  # (an owner value comes only from a mapped owner column)
             try:
                 data["owner_id"] = self.owners.get(v["owner"]).pk
             except ValueError as exc:
@@ -1870,10 +1872,10 @@ class ServiceWriter(BaseWriter):
         before: dict[str, Any] = {}
         for name, value in data.items():
             if name == "tags":
-                current = sorted(t.name for t in obj.tags.all())
-                merged = current + [t for t in value if t.lower() not in {c.lower() for c in current}]
-                if merged != current:
-                    out["tags"], before["tags"] = merged, current
+                tags = sorted(t.name for t in obj.tags.all())
+                merged = tags + [t for t in value if t.lower() not in {c.lower() for c in tags}]
+                if merged != tags:
+                    out["tags"], before["tags"] = merged, tags
                 continue
             if name == "custom_fields":
                 existing = obj.custom_fields or {}
@@ -2134,19 +2136,20 @@ def undo(*, imp: Import, actor) -> dict[str, Any]:
         Import.objects.filter(pk=imp.pk).update(undo_total=total, undo_done=0)
         # A record this import created and then updated (the same key twice in the file) is simply removed;
         # its version when the import ended is that of its last update.
-        last_version: dict[tuple[str, int], int] = {}
+        last_version: dict[tuple[str, int | None], int] = {}
         created_ids: dict[str, set[int]] = {}
         if updates.exists():
             for model in set(updates.values_list("model", flat=True)):
-                ids: set[int] = set()
+                of_model: set[int] = set()
                 for c in created:
                     if c.model == model:
-                        ids.update(c.record_ids)
-                created_ids[model] = ids
+                        of_model.update(c.record_ids)
+                created_ids[model] = of_model
         # the versions the restores of an earlier attempt left (the oldest change restored last)
-        restored: dict[tuple[str, int], int] = {}
+        restored: dict[tuple[str, int | None], int] = {}
         for model, record_id, version in updates.filter(undone_version__isnull=False).order_by("-id") \
                 .values_list("model", "record_id", "undone_version"):
+            assert version is not None  # (filtered above)
             restored[(model, record_id)] = version
             done += 1
         for ch in updates.filter(undone_version__isnull=True).order_by("-id").iterator(chunk_size=500):
@@ -2193,7 +2196,7 @@ _LABEL_FIELDS = {"contact": ("full_name", "email"), "lead": ("full_name", "email
 
 
 def _undo_created(model_name: str, ids: list[int], actor, result: dict, imp: Import,
-                  last_version: dict[tuple[str, int], int]) -> None:
+                  last_version: dict[tuple[str, int | None], int]) -> None:
     """Delete one chunk of the records the import created, those still as it left them, in one transaction.
     Loads only what deciding and labelling needs (version, trash, the fields str() shows); the history rows,
     search documents and records go in a few statements for the whole chunk. Ids no longer there (deleted
@@ -2254,7 +2257,7 @@ def _unlinked_companies(companies: list, result: dict) -> list:
     return keep
 
 
-def _undo_update(ch: ImportChange, actor, result: dict, restored: dict[tuple[str, int], int]) -> None:
+def _undo_update(ch: ImportChange, actor, result: dict, restored: dict[tuple[str, int | None], int]) -> None:
     """Restore one update; ``restored`` holds the versions this undo already left (a record the import
     updated twice is restored twice, newest change first). The change is marked restored
     (``undone_version``) in the same transaction, so an undo that stops later does not try it again."""

@@ -76,6 +76,8 @@ class Import(models.Model):
 
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.UNDOING)
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED, Status.UNDONE)
+    # set by the engine on the instance a run returns (not stored): where the time went, for kith bench
+    stage_seconds: dict[str, float]
 
     object_type = models.CharField(max_length=16, choices=ObjectType.choices)
     file_name = models.CharField(max_length=255)
