@@ -174,6 +174,17 @@ def test_rate_limit_per_ip_and_form(form, settings, admin):
     assert Lead.all_objects.count() == 5
 
 
+def test_rate_limit_of_zero_refuses_every_submission(form, settings):
+    # KITH_FORM_RATE_LIMIT=0 accepts nothing: a 429 waiting a whole window, not a crash because no
+    # submission is in the window to count from.
+    settings.KITH_FORM_RATE_LIMIT = 0
+    settings.KITH_FORM_RATE_WINDOW_SECONDS = 600
+    with pytest.raises(webforms.TooManySubmissions) as exc:
+        submit(form, email="a@corp.com")
+    assert exc.value.retry_after == 600
+    assert Lead.all_objects.count() == 0 and FormSubmission.objects.count() == 0
+
+
 def test_inactive_form_refuses_submissions(admin, form):
     webforms.update_form(actor=admin, form=form, data={"active": False})
     with pytest.raises(ValidationError) as exc:

@@ -41,23 +41,25 @@ def mover_name(fn: Callable[..., Any]) -> str:
     return _name(fn)
 
 
-def related_mover(fn: Mover) -> Mover:
-    if fn not in _movers:
-        _movers.append(fn)
-    return fn
+class _RelatedMover:
+    """The decorator ``related_mover`` (registers a mover), with ``related_mover.undo(mover)`` (its reverse)."""
 
-
-def _undo(mover: Mover) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering the reverse of a mover: fn(*, object_type, source_id, target_id, undo)."""
-
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _undoers[_name(mover)] = fn
+    def __call__(self, fn: Mover) -> Mover:
+        if fn not in _movers:
+            _movers.append(fn)
         return fn
 
-    return register
+    def undo(self, mover: Mover) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorator registering the reverse of a mover: fn(*, object_type, source_id, target_id, undo)."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            _undoers[_name(mover)] = fn
+            return fn
+
+        return register
 
 
-related_mover.undo = _undo  # type: ignore[attr-defined]
+related_mover = _RelatedMover()
 
 
 def movers() -> list[Mover]:

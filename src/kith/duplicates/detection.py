@@ -22,6 +22,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -182,7 +183,7 @@ class Pairs:
     as a sorted run of 8-byte integers; iterating merges the runs, dropping repeats (a pair that shares two
     blocks is proposed twice)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.runs: list[array] = []
         self.pending: set[int] = set()
 
@@ -250,7 +251,8 @@ def _blocks(object_type: str, keys_filter: str, params: list[Any]) -> Iterator[t
     streaming = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")  # as QuerySet.iterator() does
     with connection.chunked_cursor() if streaming else connection.cursor() as cur:
         cur.execute(sql, [object_type, *params])
-        current, members = None, []
+        current: str | None = None
+        members: list[int] = []
         while True:
             rows = cur.fetchmany(5000)
             if not rows:
@@ -305,7 +307,7 @@ class ScanResult:
 
 def _changed_since(object_type: str, last: ScanRun) -> list[int]:
     model = MODELS[object_type]
-    since = last.started_at - timezone.timedelta(seconds=5)
+    since = last.started_at - timedelta(seconds=5)
     qs = model.all_objects.filter(Q(updated_at__gte=since) | Q(pk__gt=last.max_id))
     return list(qs.values_list("pk", flat=True))
 
@@ -324,7 +326,7 @@ def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
     run = ScanRun.objects.create(object_type=object_type, mode="full" if full or last is None else "incremental",
                                  max_id=model.all_objects.aggregate(m=Max("pk"))["m"] or 0)
     changed: list[int] | None
-    if run.mode == "full":
+    if full or last is None:  # run.mode is "full"
         records = rebuild_keys(object_type, progress=say)
         changed = None
     else:
@@ -376,15 +378,16 @@ def _store(object_type: str, scored: dict[int, tuple[int, list[str]]]) -> int:
             if c in scored:
                 existing[c] = pair
     now = timezone.now()
-    new, changed = [], []
+    new: list[DuplicatePair] = []
+    changed: list[DuplicatePair] = []
     for c, (conf, reasons) in scored.items():
-        pair = existing.get(c)
-        if pair is None:
+        known = existing.get(c)
+        if known is None:
             new.append(DuplicatePair(object_type=object_type, a_id=c >> 32, b_id=c & 0xFFFFFFFF, confidence=conf,
                                      reasons=reasons, detected_at=now))
-        elif pair.status == DuplicatePair.Status.OPEN and (pair.confidence != conf or pair.reasons != reasons):
-            pair.confidence, pair.reasons = conf, reasons
-            changed.append(pair)
+        elif known.status == DuplicatePair.Status.OPEN and (known.confidence != conf or known.reasons != reasons):
+            known.confidence, known.reasons = conf, reasons
+            changed.append(known)
     with transaction.atomic():
         _insert_pairs(new)
         if changed:

@@ -107,6 +107,8 @@ class Merge(models.Model):
     undone_at = models.DateTimeField(null=True, blank=True)
     undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
+    # set on the merge services.undo_merge returns: the movers whose rows stayed on the survivor
+    not_undone: list[str]
 
     class Meta:
         indexes = [models.Index(fields=["object_type", "survivor_id", "-id"], name="merge_survivor_idx"),

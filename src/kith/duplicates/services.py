@@ -65,12 +65,18 @@ def _empty(value: Any) -> bool:
     return value in (None, "", [], {})
 
 
+def _verbose_name(model, name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)  # FIELDS names the model's own fields, never a reverse relation
+    return str(field.verbose_name)
+
+
 def field_specs(object_type: str) -> list[tuple[str, str]]:
     """[(key, label)] of every choosable field: model fields, then "custom_fields.<key>"."""
     model = MODELS[object_type]
     out = []
     for name in FIELDS[object_type]:
-        label = LABELS.get(name) or model.audit_fields.get(name) or str(model._meta.get_field(name).verbose_name)
+        label = LABELS.get(name) or model.audit_fields.get(name) or _verbose_name(model, name)
         out.append((name, str(label)))
     for cf in customfields.definitions(object_type):
         out.append((f"custom_fields.{cf.key}", cf.label))
@@ -232,8 +238,11 @@ def _record_company_moves(results: dict[str, Any], *, old, new, actor) -> None:
 
 
 def _history_entry(obj) -> AuditEntry:
+    """The record's latest history entry; called right after records.finish_write, which always writes one."""
     ct = ContentType.objects.get_for_model(type(obj))
-    return AuditEntry.objects.filter(content_type=ct, object_id=obj.pk).order_by("-id").first()
+    entry = AuditEntry.objects.filter(content_type=ct, object_id=obj.pk).order_by("-id").first()
+    assert entry is not None
+    return entry
 
 
 def merge(*, actor, object_type: str, survivor_id: int, loser_id: int, choices: dict[str, Any] | None = None,
@@ -410,6 +419,8 @@ def undo_merge(*, actor, merge_id: int) -> Merge:
         if problems:
             raise ConflictError("This merge cannot be undone: " + " ".join(problems),
                                 current_version=getattr(survivor, "version", None))
+        # undo_problems reports a survivor or loser deleted for good, so both are here
+        assert survivor is not None and loser is not None
         permissions.require_write(actor, survivor)
         not_undone = undo_related(object_type=m.object_type, source_id=loser.pk, target_id=survivor.pk,
                                   results=m.moved)

@@ -50,6 +50,8 @@ class ExchangeRate(models.Model):
     currency = models.CharField(max_length=3, unique=True)
     rate = models.DecimalField(max_digits=20, decimal_places=8)
     updated_at = models.DateTimeField(default=timezone.now)
+    # set on the row services.settings.set_exchange_rate returns: how many open deals it recomputed
+    deals_recomputed: int
 
     class Meta:
         ordering = ["currency"]
@@ -284,6 +286,8 @@ class Deal(KithModel):
     is_commit = models.BooleanField(default=False, help_text="the owner commits to closing it in its period")
     stage_changed_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # (previous stage, new stage) between services.deals._set_stage and the save that records it; not a field
+    _stage_change: tuple[Stage | None, Stage]
 
     class Meta:
         base_manager_name = "all_objects"

@@ -45,7 +45,7 @@ def clean_conditions(value: Any) -> list[dict[str, str]]:
 
 def _lead_value(lead: Lead, field: str) -> str:
     if field == "form":
-        return lead.form.slug if lead.form_id else ""
+        return lead.form.slug if lead.form is not None else ""
     return str(getattr(lead, field, "") or "")
 
 
@@ -86,9 +86,9 @@ def choose_owner(lead: Lead):
     for rule in AssignmentRule.objects.filter(active=True).select_related("user", "team").order_by("position", "id"):
         if not matches(rule, lead):
             continue
-        if rule.user_id and rule.user.is_active:
+        if rule.user is not None and rule.user.is_active:
             return rule.user, f"rule “{rule.name}”"
-        if rule.team_id:
+        if rule.team is not None:
             user = next_in_team(rule.team)
             if user is not None:
                 return user, f"rule “{rule.name}”, round-robin in team {rule.team}"

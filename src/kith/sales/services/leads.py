@@ -33,7 +33,7 @@ FREE_MAIL = {
 }
 
 
-def _apply(lead: Lead, data: dict[str, Any]) -> tuple[list[str] | None, list[dict], bool]:
+def _apply(lead: Lead, data: dict[str, Any]) -> tuple[list[str] | None, list[dict], bool, bool]:
     unknown = sorted(set(data) - LEAD_FIELDS - {"version"})
     if unknown:
         raise ValidationError({name: ["Unknown field."] for name in unknown})
@@ -101,8 +101,7 @@ def _apply(lead: Lead, data: dict[str, Any]) -> tuple[list[str] | None, list[dic
             "Enter a name or an email."
         ]
     c.raise_if_errors()
-    lead._owner_changed = owner_changed
-    return tags, c.warnings, status_changed
+    return tags, c.warnings, status_changed, owner_changed
 
 
 def _notify_owner(lead: Lead, *, actor, reason: str = "") -> None:
@@ -121,7 +120,7 @@ def create_lead(*, actor, data: dict[str, Any], form=None, consent_text: str = "
     with transaction.atomic():
         now = timezone.now()
         lead = Lead(created_at=now, updated_at=now, form=form)
-        tags, warnings, _ = _apply(lead, data)
+        tags, warnings, _, _ = _apply(lead, data)
         if consent_text:
             lead.consent_text, lead.consent_at = consent_text[:500], now
         reason = ""
@@ -150,18 +149,18 @@ def update_lead(*, actor, lead: Lead, data: dict[str, Any], expected_version: in
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         records.check_version(lead, expected_version)
         before = audit.snapshot(lead)
-        tags, warnings, status_changed = _apply(lead, data)
+        tags, warnings, status_changed, owner_changed = _apply(lead, data)
         if tags is not None:
             records.set_tags(lead, tags)
         if status_changed and lead.first_response_at is None:
             lead.first_response_at = timezone.now()
-        if lead._owner_changed and lead.owner_id:
+        if owner_changed and lead.owner_id:
             lead.assigned_at = timezone.now()
         if audit.diff(before, audit.snapshot(lead), lead):
             records.bump(lead)
             lead.save()
             records.finish_write(lead, action=AuditEntry.Action.UPDATE, actor=actor, before=before)
-            if lead._owner_changed:
+            if owner_changed:
                 _notify_owner(lead, actor=actor)
     lead.warnings = warnings
     return lead

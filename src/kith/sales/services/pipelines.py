@@ -54,8 +54,12 @@ def _clean_name(value: Any, errors: dict[str, list[str]], exclude_pk: int | None
         errors["name"] = ["A pipeline needs a name."]
     elif len(name) > 100:
         errors["name"] = ["Must be at most 100 characters."]
-    elif Pipeline.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
-        errors["name"] = [f"A pipeline named “{name}” already exists."]
+    else:
+        others = Pipeline.objects.filter(name__iexact=name)
+        if exclude_pk is not None:
+            others = others.exclude(pk=exclude_pk)
+        if others.exists():
+            errors["name"] = [f"A pipeline named “{name}” already exists."]
     return name
 
 

@@ -78,6 +78,8 @@ def set_quota(*, actor, user, period_kind: str, period_start, amount) -> Quota:
             errors["amount"] = [str(exc)]
     if errors:
         raise ValidationError(errors)
+    # each of them is set or its error was collected above
+    assert target is not None and kind is not None and start is not None and value is not None
     start = period_start_of(start, kind)
     with transaction.atomic():
         quota, created = Quota.objects.select_for_update().get_or_create(

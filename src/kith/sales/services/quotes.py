@@ -27,7 +27,7 @@ from ..models import Deal, Quote, QuoteLine, SalesSettings
 from .common import clean_date
 
 MAX_TERMS = 10_000
-TRANSITIONS = {
+TRANSITIONS: dict[str, tuple[QuoteStatus, ...]] = {
     QuoteStatus.DRAFT: (QuoteStatus.SENT,),
     QuoteStatus.SENT: (QuoteStatus.ACCEPTED, QuoteStatus.DECLINED),
     QuoteStatus.ACCEPTED: (),
@@ -95,6 +95,7 @@ def create_quote(*, actor, deal: Deal, valid_until: Any = None, terms: str | Non
         errors["terms"] = [f"Must be at most {MAX_TERMS} characters."]
     if errors:
         raise ValidationError(errors)
+    assert until is not None  # the default above unless valid_until had an error
     with transaction.atomic():
         # The numbering lock first (always settings before deal rows), then the deal.
         SalesSettings.objects.select_for_update().get(pk=settings_row.pk)

@@ -197,7 +197,10 @@ def _check_rate(form: LeadForm, ip: str | None) -> None:
     recent = FormSubmission.objects.filter(form=form, ip=ip or None, created_at__gte=since)
     if recent.count() >= limit:
         oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
-        retry = max(1, int((oldest + timedelta(seconds=window) - timezone.now()).total_seconds()) + 1)
+        if oldest is None:  # a limit of 0: nothing in the window to wait for, so a whole window
+            retry = max(1, window)
+        else:
+            retry = max(1, int((oldest + timedelta(seconds=window) - timezone.now()).total_seconds()) + 1)
         minutes = max(1, round(retry / 60))
         raise TooManySubmissions(
             f"Too many submissions from your address. Please try again in {minutes} minute{'s' if minutes != 1 else ''}.",
