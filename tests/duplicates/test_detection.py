@@ -220,3 +220,35 @@ def test_e164_numbers_are_not_parsed_nor_cached():
     assert matching._parsed_digits.cache_info().currsize == 0
     assert matching.phone_digits("020 7946 0018", "GB") == "442079460018"
     assert matching._parsed_digits.cache_info().currsize == 1
+
+
+def test_a_new_record_gets_the_keys_a_refresh_reads_back(contact, company, admin):
+    """Creating a record keys it from the saved instance (no delete, no read back); the keys are the ones
+    refresh_keys computes from the database, company name and domain included."""
+    from kith.contacts.services import update_contact
+    from kith.duplicates.models import MatchKey
+
+    acme = company(name="Acme Ltd", domain="acme.example")
+    records = [
+        contact(first_name="Jon", last_name="Smith", email="Jon.Smith@Gmail.com", phone="+44 20 7946 0958",
+                mobile="+49 151 23456789", additional_emails=["j@acme.example"], company_id=acme.pk, country="GB"),
+        contact(first_name="Zoë", last_name="", email="", phone="030 1234567", country="DE"),
+        company(name="Globex Corporation", domain="globex.example", phone="+1 415 555 0123", country="US"),
+    ]
+
+    def keys(obj):
+        return sorted(MatchKey.objects.filter(object_type=obj.object_type, record_id=obj.pk)
+                      .values_list("key", "sort_name"))
+
+    first: dict[int, list] = {}
+    for obj in records:
+        first[obj.pk] = created = keys(obj)
+        assert created, obj
+        detection.refresh_keys(obj.object_type, [obj.pk])
+        assert keys(obj) == created, obj
+    # an update is keyed again from the database
+    jon = records[0]
+    update_contact(actor=admin, contact=jon, data={"email": "jon@other.example"})
+    updated = keys(jon)
+    detection.refresh_keys("contact", [jon.pk])
+    assert keys(jon) == updated != first[jon.pk]

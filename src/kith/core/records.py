@@ -6,8 +6,9 @@ inside its transaction. Nothing here commits on its own.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -89,17 +90,40 @@ def clean_tags(value: Any) -> list[str]:
     return names
 
 
+_known_tags: contextvars.ContextVar[dict[str, Tag] | None] = contextvars.ContextVar("kith_known_tags", default=None)
+
+
+@contextlib.contextmanager
+def remembered_tags() -> Iterator[None]:
+    """Inside the block a tag found by name is looked up once (a bulk call gives up to 1,000 records the
+    same few tags; each looked them up, twice when the case differed). Only tags read from the database
+    are remembered, never one created in the block: a failed item's savepoint takes its new tags away."""
+    token = _known_tags.set({})
+    try:
+        yield
+    finally:
+        _known_tags.reset(token)
+
+
 def set_tags(obj, names: Iterable[str], *, new: bool = False) -> None:
     """Give the record exactly these tags (created when missing; "VIP" and "vip" are one tag). new=True: a
     record created in this transaction, which has none yet (its current tags are not read)."""
     names = list(names)
-    existing = {t.name.lower(): t for t in Tag.objects.filter(name__in=names)}
+    known = _known_tags.get()
+    existing = {n.lower(): known[n.lower()] for n in names if n.lower() in known} if known is not None else {}
+    wanted = [n for n in names if n.lower() not in existing]
+    if wanted:
+        existing.update({t.name.lower(): t for t in Tag.objects.filter(name__in=wanted)})
     tags = []
     for name in names:
         tag = existing.get(name.lower())
         if tag is None:
             # Case-insensitive reuse: "VIP" and "vip" are one tag.
             tag = Tag.objects.filter(name__iexact=name).first()
+            if tag is not None:
+                existing[name.lower()] = tag
+        if tag is not None and known is not None:
+            known[name.lower()] = tag
         if tag is None:
             try:
                 with transaction.atomic():

@@ -128,12 +128,30 @@ def refresh_keys(object_type: str, ids: list[int]) -> None:
         _insert_keys(rows)
 
 
-def refresh_record(obj) -> None:
+def refresh_record(obj, *, created: bool = False) -> None:
+    """Keep a record's keys current after a save. created: a record just inserted has no keys yet, and the
+    saved instance holds what was written (two queries fewer: no delete, no reading it back)."""
     if obj.deleted_at is not None:
         MatchKey.objects.filter(object_type=obj.object_type, record_id=obj.pk).delete()
         forget_pairs(obj.object_type, obj.pk)
         return
+    if created:
+        _insert_keys(_key_rows(obj.object_type, _row_of(obj)))
+        return
     refresh_keys(obj.object_type, [obj.pk])
+
+
+def _row_of(obj) -> dict[str, Any]:
+    """The instance's values of columns(): what refresh_keys reads back from the database."""
+    row: dict[str, Any] = {}
+    for name in columns(obj.object_type):
+        if "__" in name:  # the company's name or domain
+            relation, _, attr = name.partition("__")
+            related = getattr(obj, relation) if getattr(obj, f"{relation}_id") else None
+            row[name] = getattr(related, attr) if related is not None else None
+        else:
+            row[name] = getattr(obj, name)
+    return row
 
 
 def forget_pairs(object_type: str, record_id: int) -> None:

@@ -18,12 +18,12 @@ from .models import MatchKey
 
 @receiver(post_save, sender=Contact, dispatch_uid="duplicates-keys-contact")
 @receiver(post_save, sender=Company, dispatch_uid="duplicates-keys-company")
-def _refresh_keys(sender, instance, raw=False, **kwargs):
+def _refresh_keys(sender, instance, created=False, raw=False, **kwargs):
     if raw:
         return
     from .detection import refresh_record
 
-    refresh_record(instance)
+    refresh_record(instance, created=created)
 
 
 @receiver(post_delete, sender=Contact, dispatch_uid="duplicates-drop-contact")

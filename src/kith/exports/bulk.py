@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import transaction
 
-from kith.core import customfields, permissions
+from kith.core import customfields, permissions, records
 from kith.core.errors import ConflictError, PermissionDenied, ValidationError, field_errors
 
 MAX_ITEMS = 1000
@@ -132,7 +132,7 @@ def run(t: BulkTarget, *, actor, items: list[Any], match_on: str | None, mode: s
     model = t.model()
     results: list[dict[str, Any]] = []
     seen: dict[str, tuple[int, int]] = {}  # key value -> (item index, record id)
-    with transaction.atomic(), customfields.remembered():
+    with transaction.atomic(), customfields.remembered(), records.remembered_tags():
         for index, raw in enumerate(items):
             result: dict[str, Any] = {"index": index, "status": "error", "id": None, "errors": [], "warnings": []}
             results.append(result)
