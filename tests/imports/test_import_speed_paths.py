@@ -224,6 +224,7 @@ def test_copy_text_round_trips_every_kind_of_value():
         cur.execute("SELECT t, i, b, d, day, at, j::text FROM copy_probe ORDER BY i NULLS LAST")
         got = cur.fetchall()
     assert got[0][:6] == values[0][:6]
+    assert bulk.copy_field(type("Sub", (str,), {})("x\ty")) == "x\\ty"  # a str subclass is escaped too
     assert got[0][6] == '{"k": "\\\\ \\"q\\""}'
     assert got[1] == values[1]
 

@@ -51,8 +51,8 @@ def copy_field(value) -> str:
     datetime (ISO 8601, with its offset), or None."""
     if value is None:
         return COPY_NULL
-    if type(value) is str:
-        return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+    if isinstance(value, str):  # (and its subclasses: a choice, a safe string)
+        return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else str(value)
     if value is True or value is False:
         return "t" if value else "f"
     if isinstance(value, dt.date):  # (and datetime)
