@@ -39,7 +39,7 @@ def move_activities(*, object_type: str, source_id: int, target_id: int) -> dict
     }
 
 
-@related_mover.undo(move_activities)  # type: ignore[attr-defined]
+@related_mover.undo(move_activities)
 def undo_move_activities(*, object_type: str, source_id: int, target_id: int, undo: dict[str, Any]) -> None:
     """Put back what move_activities moved (the loser's links, comments and attendance)."""
     from django.utils import timezone
