@@ -138,6 +138,13 @@ def cpu_seconds() -> dict[str, float | None]:
     return out
 
 
+def cpu_text(used: dict[str, Any], unit: str = "") -> str:
+    """A cpu_used() reading as "Python 6.0, PostgreSQL 5.0" (with unit " s": "Python 6.0 s, PostgreSQL 5.0 s");
+    the database's part only when it was read."""
+    db = f", PostgreSQL {used['database']:.1f}{unit}" if used.get("database") is not None else ""
+    return f"Python {used['python']:.1f}{unit}{db}"
+
+
 def cpu_used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float | None]:
     """The CPU seconds between two cpu_seconds() readings (the database's only if one server process served
     both)."""
@@ -242,12 +249,9 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
         for phase, label in (("cpu_write", "write"), ("cpu_index", "history and search index")):
             used = out["import"].get(phase)
             if used:
-                say(f"[{connection.vendor}] CPU of the {label} phase: Python {used['python']:.1f} s"
-                    + (f", PostgreSQL {used['database']:.1f} s" if used["database"] is not None else ""))
+                say(f"[{connection.vendor}] CPU of the {label} phase: {cpu_text(used, ' s')}")
         if out.get("raw_copy", {}).get("cpu", {}).get("database") is not None:
-            used = out["raw_copy"]["cpu"]
-            say(f"[{connection.vendor}] CPU of the raw COPY: Python {used['python']:.1f} s, PostgreSQL "
-                f"{used['database']:.1f} s")
+            say(f"[{connection.vendor}] CPU of the raw COPY: {cpu_text(out['raw_copy']['cpu'], ' s')}")
         if "raw_copy" in out and out["raw_copy"]["rows_per_second"]:
             out["ratio"] = out["import"]["rows_per_second"] / out["raw_copy"]["rows_per_second"]
             out["total_ratio"] = out["import"]["total_rows_per_second"] / out["raw_copy"]["rows_per_second"]

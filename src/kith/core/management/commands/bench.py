@@ -231,16 +231,14 @@ def render_imports(runs: dict[str, Any], names: dict[str, str]) -> list[str]:
 
 
 def _cpu_line(name: str, r: dict[str, Any]) -> str:
+    from kith.imports.bench import cpu_text
+
     imp = r["import"]
-
-    def both(used: dict[str, Any]) -> str:
-        db = f", PostgreSQL {used['database']:.1f}" if used.get("database") is not None else ""
-        return f"Python {used['python']:.1f}{db}"
-
-    text = f"- {name}: write phase {both(imp['cpu_write'])}; history and search index {both(imp['cpu_index'])}"
+    text = (f"- {name}: write phase {cpu_text(imp['cpu_write'])}; history and search index "
+            f"{cpu_text(imp['cpu_index'])}")
     raw = r.get("raw_copy", {}).get("cpu", {})
     if raw.get("database") is not None:
-        text += f"; the raw COPY {both(raw)}"
+        text += f"; the raw COPY {cpu_text(raw)}"
     if "ceiling_ratio" in r:
         text += (f". With every core busy throughout, the write phase would still take "
                  f"{imp['cpu_floor_seconds']:.1f} s: at most {r['ceiling_ratio']:.0%} of COPY here "
