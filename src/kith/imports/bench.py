@@ -120,10 +120,13 @@ def _raw_copy(path: Path, owner_id: int | None) -> dict[str, Any]:
 
 
 def cpu_seconds() -> dict[str, float | None]:
-    """CPU time used so far (user + system, seconds) by this process (all its threads) and by the PostgreSQL
-    server process serving this connection: read from /proc when the server runs on this machine, else None."""
+    """CPU time used so far (user + system, seconds) by this process (all its threads) and its helper processes
+    that have ended (the import's reading and building processes), and by the PostgreSQL server process
+    serving this connection: read from /proc when the server runs on this machine, else None."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    out: dict[str, float | None] = {"python": usage.ru_utime + usage.ru_stime, "database": None, "backend": None}
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN)  # the import's helper processes, once ended
+    out: dict[str, float | None] = {"python": usage.ru_utime + usage.ru_stime + helpers.ru_utime + helpers.ru_stime,
+                                    "database": None, "backend": None}
     if connection.vendor == "postgresql":
         connection.ensure_connection()
         pid = connection.connection.info.backend_pid
@@ -155,7 +158,9 @@ def cpu_used(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float |
 
 def memory_mb() -> dict[str, float]:
     """This process's resident memory now: total, anonymous (its own heap) and file-backed (SQLite's
-    memory-mapped database pages, shared libraries), from /proc (Linux)."""
+    memory-mapped database pages, shared libraries), from /proc (Linux); and "Pss", the proportional set
+    size of this process and its helper processes together (the import forks one on PostgreSQL; a page
+    they share counts once, split between them)."""
     out = {}
     try:
         with open("/proc/self/status") as f:
@@ -165,7 +170,33 @@ def memory_mb() -> dict[str, float]:
                     out[key] = int(value.split()[0]) / 1024
     except OSError:
         out["VmRSS"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pss = [_pss_mb(pid) for pid in ["self", *_children()]]
+    if pss and pss[0] is not None:
+        out["Pss"] = sum(p for p in pss if p is not None)
     return out
+
+
+def _children() -> list[str]:
+    """This process's child processes (Linux: what each of its threads forked)."""
+    pids: list[str] = []
+    try:
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as f:
+                pids += f.read().split()
+    except OSError:
+        pass
+    return pids
+
+
+def _pss_mb(pid: str) -> float | None:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:  # (a child that just ended; or not Linux)
+        return None
+    return None
 
 
 def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
@@ -220,17 +251,25 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
             "rss_before_mb": round(before.get("VmRSS", 0.0), 1), "rss_peak_mb": round(peak.get("VmRSS", 0.0), 1),
             "rss_anon_before_mb": round(before.get("RssAnon", 0.0), 1),
             "rss_anon_peak_mb": round(peak.get("RssAnon", 0.0), 1),
+            "pss_peak_mb": round(peak.get("Pss", 0.0), 1),
+            "helper_rss_peak_mb": round(getattr(imp, "reader_process", {}).get("peak_rss_mb", 0.0), 1),
             "stages": {k: round(v, 2) for k, v in sorted(getattr(imp, "stage_seconds", {}).items(),
                                                            key=lambda kv: -kv[1])},
         }
         if "written" in cpu:
             out["import"]["cpu_write"] = cpu_used(cpu["start"], cpu["written"])
             out["import"]["cpu_index"] = cpu_used(cpu["written"], cpu["end"])
+            # the first phase's reading process is counted by cpu_seconds once it has ended, which is after
+            # the write phase's last reading: move its own count to the write phase
+            reader_cpu = getattr(imp, "reader_process", {}).get("cpu_seconds", 0.0)
+            if reader_cpu:
+                out["import"]["cpu_write"]["python"] = round(out["import"]["cpu_write"]["python"] + reader_cpu, 2)
+                out["import"]["cpu_index"]["python"] = round(out["import"]["cpu_index"]["python"] - reader_cpu, 2)
             used = out["import"]["cpu_write"]
             if used["database"] is not None:
                 # however the work were spread, the write phase needs this long on this machine's cores
                 cores = os.cpu_count() or 1
-                out["import"]["cpu_floor_seconds"] = round(max(used["python"], used["database"],
+                out["import"]["cpu_floor_seconds"] = round(max(used["database"],
                                                                (used["python"] + used["database"]) / cores), 2)
         staged = sum(v for k, v in out["import"]["stages"].items() if not k.startswith("phase 2"))
         out["import"]["stages"]["read, map and the rest"] = round(max(0.0, write_seconds - staged), 2)
@@ -243,7 +282,10 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
             f"{wall - run_seconds:.1f} s more)")
         say(f"[{connection.vendor}] memory: resident {out['import']['rss_before_mb']:.0f} MB before, peak "
             f"{out['import']['rss_peak_mb']:.0f} MB (own heap {out['import']['rss_anon_before_mb']:.0f} → "
-            f"{out['import']['rss_anon_peak_mb']:.0f} MB; the rest is file-backed)")
+            f"{out['import']['rss_anon_peak_mb']:.0f} MB; the rest is file-backed)"
+            + (f"; the reading process's peak {out['import']['helper_rss_peak_mb']:.0f} MB resident; this process "
+               f"and its helper processes together at most {out['import']['pss_peak_mb']:.0f} MB (proportional "
+               "set size: a page they share counted once)" if out["import"]["helper_rss_peak_mb"] else ""))
         say(f"[{connection.vendor}] where the import's time went: "
             + ", ".join(f"{k} {v:.1f} s" for k, v in out["import"]["stages"].items()))
         for phase, label in (("cpu_write", "write"), ("cpu_index", "history and search index")):

@@ -28,8 +28,11 @@ import functools
 import gc
 import json
 import logging
+import multiprocessing
+import pickle
 import queue
 import re
+import resource
 import sys
 import threading
 import time
@@ -161,7 +164,9 @@ class Owners:
 
     def __init__(self):
         self._by_key: dict[str, User | None] = {}
+        self.by_pk: dict[int, User] = {}
         for u in User.objects.filter(is_active=True):
+            self.by_pk[u.pk] = u
             self._by_key.setdefault(u.email.lower(), u)
             if u.full_name:
                 self._by_key.setdefault(" ".join(u.full_name.lower().split()), u)
@@ -304,6 +309,22 @@ class BaseWriter:
     def write_batch(self, rows: list[Row]) -> Counts:
         raise NotImplementedError
 
+    def portable(self, row: Row) -> tuple:
+        """A prepared row as plain data, for another process (see _Forked): no model instances."""
+        clean = row.clean
+        owner = clean.get("owner")
+        if owner is not None:
+            clean = {**clean, "owner": owner.pk}
+        return row.number, row.cells, row.problems, clean, row.cleaned, row.key, row.copy
+
+    def restored(self, data: tuple) -> Row:
+        """The Row that portable() made ``data`` of."""
+        number, cells, problems, clean, cleaned, key, copy = data
+        if clean.get("owner") is not None:
+            assert self.owners is not None
+            clean["owner"] = self.owners.by_pk[clean["owner"]]
+        return Row(number, cells, {}, problems, clean, cleaned, key, copy)
+
     def committed(self) -> None:
         """The batch's transaction committed."""
 
@@ -362,6 +383,7 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
         total = Counts()
         skip = 0
         stages: dict[str, float] = {}
+        reader: dict[str, float] = {}  # the forked reading process's CPU seconds and peak memory, if one ran
         writer: BaseWriter | None = None
         if resuming:
             total = Counts(rows=imp.rows_done, created=imp.created, updated=imp.updated, skipped=imp.skipped,
@@ -389,7 +411,13 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
                     stages["count rows"] = time.perf_counter() - counting
                     Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
                     threaded = connection.vendor == "postgresql"
-                    ahead = _Ahead(functools.partial(_prepared_batches, writer, source, skip), threaded=threaded)
+                    produce = functools.partial(_prepared_batches, writer, source, skip)
+                    ahead: _Ahead | _Forked
+                    if (threaded and isinstance(writer, ContactWriter) and _can_fork()
+                            and imp.total_rows - skip >= FORK_MIN_ROWS):
+                        ahead = _Forked(writer, produce)
+                    else:
+                        ahead = _Ahead(produce, threaded=threaded)
                     try:
                         with _short_switches(threaded):
                             for batch in ahead:
@@ -400,6 +428,8 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
                     finally:
                         ahead.close()
                         stages["read, normalise and check (alongside the writes)"] = ahead.seconds
+                        if isinstance(ahead, _Forked):
+                            reader = {"cpu_seconds": ahead.cpu_seconds, "peak_rss_mb": ahead.peak_rss_mb}
             except Cancelled:
                 status, error = Import.Status.CANCELLED, ""
             except (readers.FileProblem, FileNotFoundError) as exc:
@@ -426,6 +456,7 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
     Import.objects.filter(pk=imp.pk).update(status=status, error=error, finished_at=timezone.now())
     imp.refresh_from_db()
     imp.stage_seconds = dict(stages)  # not stored: where the time went (kith bench prints it)
+    imp.reader_process = reader  # not stored: the reading process's CPU and memory (kith bench adds them)
     if on_progress:
         on_progress(imp)
     if not imp.dry_run:
@@ -540,6 +571,134 @@ def _prepared_batches(writer: BaseWriter, source, skip: int) -> Iterator[list[Ro
             batch = []
     if batch:
         yield batch
+
+
+# A contact import of at least this many rows reads its file in a forked process on PostgreSQL (see _Forked)
+FORK_MIN_ROWS = 10_000
+
+
+def _can_fork() -> bool:
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Forked:
+    """_Ahead's producer in a forked process, for a contact import on PostgreSQL.
+
+    In a thread, reading, mapping and checking rows (4 s of Python per 100,000 rows) holds the GIL that
+    the importing thread needs between its statements, so each of those pauses of the database got
+    longer. In a child process it has its own interpreter and the machine's other core. The child gets a
+    copy of everything the parent has set up (the writer with its mapping, custom fields and owners); it
+    must not use the database, and cannot: its copy of the parent's connection is set aside (not closed,
+    which would end the parent's session) and opening another raises. Each batch comes back pickled
+    through a pipe, its rows as tuples (``writer.portable`` / ``writer.restored``: no model instances); a
+    thread of the parent receives them up to ``depth`` batches ahead. An exception in the child is raised
+    in the parent; close() kills the child (cancel, failure)."""
+
+    def __init__(self, writer: BaseWriter, produce: Callable[[], Iterable[list[Row]]], depth: int = 2):
+        self.writer = writer
+        self.seconds = 0.0  # the child's own time producing batches
+        self.cpu_seconds = 0.0  # the child's CPU time (user + system), when it ended
+        self.peak_rss_mb = 0.0  # the child's peak resident memory, when it ended
+        self.finished = False  # the child said it ended (its last batch sent, or its error)
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        ctx = multiprocessing.get_context("fork")
+        self.receiver, sender = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=self._child, args=(produce, sender), name="kith-import-rows", daemon=True)
+        self.proc.start()
+        sender.close()  # (the child's end: EOF here once the child is gone)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._receive, name="kith-import-receive", daemon=True)
+        self.thread.start()
+
+    def _child(self, produce, sender) -> None:
+        _set_aside_connections()
+        self.receiver.close()
+        started = time.perf_counter()
+        portable = self.writer.portable
+        try:
+            for batch in produce():
+                sender.send_bytes(b"i" + pickle.dumps([portable(r) for r in batch], protocol=5))
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            sender.send_bytes(b"e" + pickle.dumps((time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
+                                                   usage.ru_maxrss / 1024)))
+        except BaseException as exc:  # raised in the parent (which has not got its traceback: logged here)
+            log.exception("import rows process: reading the file stopped")
+            try:
+                payload = pickle.dumps(exc)
+                pickle.loads(payload)  # noqa: S301 (its own bytes: can the parent rebuild it?)
+            except Exception:
+                payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            try:
+                sender.send_bytes(b"x" + payload)
+            except OSError:  # the parent closed its end (it is stopping the import)
+                pass
+        finally:
+            sender.close()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                data = self.receiver.recv_bytes()
+            except (EOFError, OSError):
+                data = b"x" + pickle.dumps(RuntimeError("The process reading the file stopped unexpectedly."))
+            if not self._put(data) or data[:1] != b"i":
+                return
+
+    def _put(self, data: bytes) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(data, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[list[Row]]:
+        restored = self.writer.restored
+        while True:
+            data = self.queue.get()
+            # (S301: the bytes come from this import's own child, through a pipe only the two hold)
+            kind, value = data[:1], pickle.loads(data[1:])  # noqa: S301
+            if kind == b"e":
+                self.finished = True
+                self.seconds, self.cpu_seconds, self.peak_rss_mb = value
+                return
+            if kind == b"x":
+                self.finished = True
+                raise value
+            yield [restored(t) for t in value]
+
+    def close(self) -> None:
+        self.stop.set()
+        if not self.finished:  # stopped early (cancelled, a failed batch): the child may wait to send more
+            self.proc.kill()
+        self.proc.join()
+        self.thread.join()
+        self.receiver.close()
+
+
+_INHERITED: list[Any] = []  # a forked child's copies of the parent's database connections
+
+
+def _set_aside_connections() -> None:
+    """In a forked child: its copies of the parent's database connections are kept but never used or
+    closed (closing one would end the parent's session), and opening another raises."""
+    for conn in connections.all(initialized_only=True):
+        _INHERITED.append(conn.connection)
+        conn.connection = None
+        conn.connect = _no_database  # type: ignore[method-assign]
+
+
+def _no_database(*_args, **_kwargs):
+    raise RuntimeError("An import's helper process must not use the database.")
+
+
+_FORKED_WRITER: ContactWriter | None = None  # the writer a forked process of the second phase works for
+
+
+def _phase2_in_child(*args):
+    assert _FORKED_WRITER is not None
+    return _FORKED_WRITER._phase2_rows(*args)
 
 
 class _Ahead:
@@ -879,6 +1038,10 @@ class ContactWriter(BaseWriter):
             batch_columns = [at[a] for a in self.BATCH_COLUMNS]
             self._tail = [i for i in range(len(_template)) if i not in batch_columns]
             self._copy_columns = [self._columns[i] for i in batch_columns + self._tail]
+            # _copy_text: the template's values already as COPY text, and where each attribute's text goes
+            self._tail_text = [bulk.copy_field(_template[i]) for i in self._tail]
+            names = {i: a for a, i in at.items()}
+            self._tail_at = {names[i]: n for n, i in enumerate(self._tail)}
         self.words = Words()
         self._affixes: dict[str, tuple[str, str]] = {}  # history: a key's JSON around its value
         self._owner_json: dict[int, str] = {}  # history: an owner's id and label, as JSON
@@ -993,8 +1156,7 @@ class ContactWriter(BaseWriter):
             row.key = self.match_key(row)
             row.values = {}  # read by clean_row only; a batch holds thousands of these
             if self._tail is not None and not row.problems:
-                t = self._fill(row.clean)
-                row.copy = "\t".join([bulk.copy_field(t[i]) for i in self._tail])
+                row.copy = self._copy_text(row.clean)
         row.cleaned = True
 
     # 2. a batch ------------------------------------------------------------------------------------
@@ -1348,6 +1510,23 @@ class ContactWriter(BaseWriter):
         t[at["full_name"]] = (f"{first} {last}" if first and last else first or last) or c.get("email", "")
         return t
 
+    def _copy_text(self, c: dict[str, Any]) -> str:
+        """PostgreSQL: _fill(c)'s values but for BATCH_COLUMNS (the columns _tail lists) as one COPY line's
+        text without its newline, from the template's text: only the row's own values are escaped."""
+        t = self._tail_text.copy()
+        at, json_at, field = self._tail_at, self._json_at, bulk.copy_field
+        for name, value in c.items():
+            i = at.get(name)
+            if i is not None:
+                t[i] = field(_json(value) if name in json_at else value)
+        owner = c.get("owner")
+        t[at["owner_id"]] = field(owner.pk if owner is not None else self.default_owner)
+        if not c.get("lifecycle_stage"):
+            t[at["lifecycle_stage"]] = "lead"
+        first, last = c.get("first_name", "").strip(), c.get("last_name", "").strip()
+        t[at["full_name"]] = field((f"{first} {last}" if first and last else first or last) or c.get("email", ""))
+        return "\t".join(t)
+
     @staticmethod
     def _linked_company(c: dict[str, Any]) -> int | None:
         hit = c.get("company")
@@ -1406,6 +1585,7 @@ class ContactWriter(BaseWriter):
         every INDEX_GROUP_SQLITE of them on SQLite): their "create" history rows (the same as creating them
         one by one writes) and their search documents. A batch done is marked (ImportChange.indexed), so a
         run resumed after a crash continues where it stopped."""
+        global _FORKED_WRITER
         Contact = self.Contact
         # streamed, twice (a million-row import has 500 of these rows of INDEX_BATCH_SIZE ids each)
         todo = ImportChange.objects.filter(imp_id=self.imp.pk, kind="created", model="contact",
@@ -1422,9 +1602,19 @@ class ContactWriter(BaseWriter):
         cache = _sqlite_pragma("cache_size", -32768)
         # PostgreSQL: build a batch's rows in a thread while the previous batch is written (see _Ahead);
         # SQLite: one after the other
+        # (a process of its own, forked, from FORK_MIN_ROWS contacts: the thread held the GIL that the
+        # writing thread needs between its statements, as in the first phase; see _Forked)
         threaded = connection.vendor == "postgresql"
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kith-import-index") \
-            if threaded else _Inline()
+        pool: concurrent.futures.Executor | _Inline
+        build: Callable[..., Any] = self._phase2_rows
+        if threaded and _can_fork() and count >= FORK_MIN_ROWS:
+            _FORKED_WRITER, build = self, _phase2_in_child  # (the process forks at the first submit)
+            pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_set_aside_connections)
+        elif threaded:
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kith-import-index")
+        else:
+            pool = _Inline()
         previous = None
         self._history_type = ContentType.objects.get_for_model(Contact).pk  # (for the thread: no database there)
         self._request_id = context.request_id.get()
@@ -1443,7 +1633,7 @@ class ContactWriter(BaseWriter):
                             users.update(User.objects.in_bulk(owner_ids))
                         at = (Contact.all_objects.filter(pk=rows[0]["id"]).values_list("created_at", flat=True)[0]
                               if rows else None)
-                    built = pool.submit(self._phase2_rows, rows, tags, dict(users), at, threaded)
+                    built = pool.submit(build, rows, tags, dict(users), at, threaded)
                     if previous is not None:
                         self._phase2_write(*previous, on_progress, group)
                     previous = (change_pk, ids, at, built)
@@ -1456,6 +1646,7 @@ class ContactWriter(BaseWriter):
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            _FORKED_WRITER = None
             _sqlite_pragma("cache_size", cache)
 
     def _phase2_rows(self, rows: list[dict[str, Any]], tags: dict[int, list[str]], users: dict[int, Any], at,

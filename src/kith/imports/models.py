@@ -78,6 +78,7 @@ class Import(models.Model):
     FINISHED = (Status.DONE, Status.FAILED, Status.CANCELLED, Status.UNDONE)
     # set by the engine on the instance a run returns (not stored): where the time went, for kith bench
     stage_seconds: dict[str, float]
+    reader_process: dict[str, float]  # a forked reading process's cpu_seconds and peak_rss_mb (engine._Forked)
 
     object_type = models.CharField(max_length=16, choices=ObjectType.choices)
     file_name = models.CharField(max_length=255)

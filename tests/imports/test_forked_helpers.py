@@ -1,0 +1,136 @@
+"""PostgreSQL: a big contact import reads its file in a forked process and builds its history and search rows
+in another (engine._Forked, engine.FORK_MIN_ROWS; 0 here, so small files take that path). What it writes is
+what the threaded path writes; the processes never touch the database; failures and cancels reach the
+import, and no process is left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+from django.db import connection
+
+from kith.contacts.models import Contact
+from kith.core import search
+from kith.core.models import AuditEntry
+from kith.imports import engine, services
+from kith.imports.models import Import
+
+from .engine_helpers import isolated_uploads, problems, upload  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def forked(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the import forks its helper processes on PostgreSQL only")
+    monkeypatch.setattr(engine, "FORK_MIN_ROWS", 0)
+
+
+def start(actor, text: str, **options) -> Import:
+    imp = upload(actor, text)
+    if options:
+        services.set_mapping(actor=actor, imp=imp, mapping=options.pop("mapping", imp.mapping), **options)
+    services.start_import(actor=actor, imp=imp, enqueue=False)
+    return imp
+
+
+FILE = (
+    "First Name,Last Name,Email,Phone Number,Country/Region,Company Name,Lifecycle Stage,Contact owner,Tags,Job Title\n"
+    "Anna,Krüger,anna@ex.example,030 1234567,Germany,Nordlicht GmbH,customer,maria@example.com,vip; berlin,CTO\n"
+    "Đức Huy,Lê,huy@ex.example,+84 28 3822 9999,,Nordlicht GmbH,lead,,,\"Tab\there\"\n"
+    "Bad,Email,not-an-email,,,,,,,\n"
+    "Nobody,Owner,nobody@ex.example,,,,,ghost@example.com,,\n"
+    "Second,Anna,anna@ex.example,,,,,,,\n"
+)
+
+
+def test_a_forked_import_writes_every_value_history_and_search_document(admin, manager):
+    imp = start(admin, FILE)
+    done = engine.run(imp.pk)
+    assert done.reader_process["cpu_seconds"] > 0  # the rows were read in the forked process
+    assert (done.status, done.created, done.skipped, done.failed, done.companies_created) == ("done", 2, 1, 2, 1)
+    anna = Contact.objects.get(email="anna@ex.example")
+    assert (anna.first_name, anna.last_name, anna.phone, anna.country, anna.lifecycle_stage, anna.job_title) == (
+        "Anna", "Krüger", "+49301234567", "DE", "customer", "CTO")
+    assert anna.owner_id == manager.pk  # resolved in the reading process, handed back as an id
+    assert sorted(anna.tags.values_list("name", flat=True)) == ["berlin", "vip"]
+    huy = Contact.objects.get(email="huy@ex.example")
+    assert huy.company_id == anna.company_id and anna.company.name == "Nordlicht GmbH"
+    assert (huy.job_title, huy.owner_id, huy.phone) == ("Tab\there", admin.pk, "+842838229999")
+    assert problems(done) == [
+        (4, "Email", "“not-an-email” is not a valid email address: An email address must have an @-sign."),
+        (5, "Contact owner", "No active user with the email or name “ghost@example.com”."),
+    ]
+    # the second phase's building process: a "create" history row and a search document for each
+    for c in (anna, huy):
+        entry = AuditEntry.objects.get(object_id=c.pk, action="create", content_type__model="contact")
+        assert entry.actor_id == admin.pk and entry.changes["email"]["new"] == c.email
+    assert search.search("Krüger", kinds=["contact"])[0][:2] == ("contact", anna.pk)
+    assert search.search("Huy", kinds=["contact"])[0][:2] == ("contact", huy.pk)
+    assert multiprocessing.active_children() == []
+
+
+def test_the_helper_processes_cannot_use_the_database_nor_break_the_importers_connection(admin, monkeypatch):
+    real = engine.ContactWriter.clean_row
+
+    def clean_row(self, row):
+        Contact.objects.count()  # a query in the reading process
+        real(self, row)
+
+    monkeypatch.setattr(engine.ContactWriter, "clean_row", clean_row)
+    imp = start(admin, "Email\na@ex.example\nb@ex.example\n")
+    done = engine.run(imp.pk)
+    assert done.status == "failed"
+    assert "An import's helper process must not use the database." in done.error
+    assert done.created == 0
+    # this process's connection (its session, in the test's transaction) works as before
+    assert Contact.objects.count() == 0 and Import.objects.filter(pk=imp.pk).exists()
+    assert multiprocessing.active_children() == []
+
+
+def test_an_error_in_the_reading_process_fails_the_import_with_its_message(admin, monkeypatch):
+    real = engine.ContactWriter.clean_row
+
+    def clean_row(self, row):
+        if row.number == 3:
+            raise LookupError("the third row broke")
+        real(self, row)
+
+    monkeypatch.setattr(engine.ContactWriter, "clean_row", clean_row)
+    monkeypatch.setattr(engine, "BATCH_SIZE", 1)  # the first row's batch commits before the reader fails
+    imp = start(admin, "Email\na@ex.example\nb@ex.example\nc@ex.example\n")
+    done = engine.run(imp.pk)
+    assert (done.status, done.error) == ("failed", "The import stopped: LookupError: the third row broke")
+    assert done.created == 1 and list(Contact.objects.values_list("email", flat=True)) == ["a@ex.example"]
+    # what was written got its history in the second phase
+    assert AuditEntry.objects.filter(action="create", content_type__model="contact").count() == 1
+    assert multiprocessing.active_children() == []
+
+
+def test_cancelling_a_forked_import_stops_its_reading_process(admin, monkeypatch):
+    monkeypatch.setattr(engine, "BATCH_SIZE", 1)
+    monkeypatch.setattr(engine._Forked, "__init__", _slow_reader(engine._Forked.__init__))
+    rows = "".join(f"p{i}@ex.example\n" for i in range(50))
+    imp = start(admin, "Email\n" + rows)
+    Import.objects.filter(pk=imp.pk).update(cancel_requested=True)  # checked before each batch
+    done = engine.run(imp.pk)
+    assert (done.status, done.created) == ("cancelled", 0)
+    assert Contact.objects.count() == 0
+    assert multiprocessing.active_children() == []  # killed while it still had rows to send
+
+
+def _slow_reader(init):
+    """_Forked whose reading process produces a batch only every 50 ms (it is mid-file when cancelled)."""
+    import time
+
+    def slowed(self, writer, produce, depth=2):
+        def slow():
+            for batch in produce():
+                time.sleep(0.05)
+                yield batch
+
+        init(self, writer, slow, depth)
+
+    return slowed
