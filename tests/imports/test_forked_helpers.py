@@ -134,3 +134,34 @@ def _slow_reader(init):
         init(self, writer, slow, depth)
 
     return slowed
+
+
+def test_a_reading_process_that_dies_fails_the_import_with_a_clear_message(admin, monkeypatch):
+    import os
+
+    real = engine.ContactWriter.clean_row
+
+    def clean_row(self, row):
+        if row.number == 3:
+            os._exit(9)  # as if killed (out of memory, a crash in a native library)
+        real(self, row)
+
+    monkeypatch.setattr(engine.ContactWriter, "clean_row", clean_row)
+    imp = start(admin, "Email\na@ex.example\nb@ex.example\n")
+    done = engine.run(imp.pk)
+    assert (done.status, done.created) == ("failed", 0)
+    assert done.error == "The import stopped: RuntimeError: The process reading the file stopped unexpectedly."
+    assert multiprocessing.active_children() == []
+
+
+def test_a_building_process_that_dies_leaves_the_written_rows_and_says_so(admin, monkeypatch):
+    import os
+
+    monkeypatch.setattr(engine.ContactWriter, "_phase2_rows", lambda *args: os._exit(9))
+    imp = start(admin, "Email\na@ex.example\nb@ex.example\n")
+    done = engine.run(imp.pk)
+    assert (done.status, done.created) == ("failed", 2)
+    assert done.error.startswith("The rows were written, but writing their history and search index stopped: "
+                                 "BrokenProcessPool")
+    assert sorted(Contact.objects.values_list("email", flat=True)) == ["a@ex.example", "b@ex.example"]
+    assert multiprocessing.active_children() == []
