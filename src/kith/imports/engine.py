@@ -1647,10 +1647,19 @@ class ContactWriter(BaseWriter):
                             users.update(User.objects.in_bulk(owner_ids))
                         at = (Contact.all_objects.filter(pk=rows[0]["id"]).values_list("created_at", flat=True)[0]
                               if rows else None)
-                    built = pool.submit(build, rows, tags, dict(users), at, threaded)
+                    args = (rows, tags, dict(users), at, threaded)
+                    try:
+                        built = pool.submit(build, *args)
+                    except concurrent.futures.BrokenExecutor:  # the forked builder died (see _phase2_write)
+                        pool.shutdown(wait=True)
+                        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                                     thread_name_prefix="kith-import-index")
+                        build = self._phase2_rows
+                        built = pool.submit(build, *args)
                     if previous is not None:
                         self._phase2_write(*previous, on_progress, group)
-                    previous = (change_pk, ids, at, built)
+                    # (its rows are kept until written: rebuilt here if the builder process dies)
+                    previous = (change_pk, ids, at, built, args if build is _phase2_in_child else None)
                 if previous is not None:
                     self._phase2_write(*previous, on_progress, group)
                 self._phase2_commit(group, on_progress)  # the last, partial group
@@ -1683,8 +1692,17 @@ class ContactWriter(BaseWriter):
                     bulk.copy_lines(search_rows("contact", docs)), vocab, time.perf_counter() - started)
         return history, docs, vocab, time.perf_counter() - started
 
-    def _phase2_write(self, change_pk: int, ids: list[int], at, built, on_progress, group: _Grouped) -> None:
-        history, docs, vocab, seconds = built.result()
+    def _phase2_write(self, change_pk: int, ids: list[int], at, built, args, on_progress, group: _Grouped) -> None:
+        try:
+            history, docs, vocab, seconds = built.result()
+        except concurrent.futures.BrokenExecutor:
+            if args is None:
+                raise
+            # The forked builder died (killed for memory, a crash in a native library): build this batch
+            # here; the next submit finds the pool broken and goes on in a thread.
+            log.warning("import %s: the process building history and search rows stopped; building them "
+                        "in this process", self.imp.pk)
+            history, docs, vocab, seconds = self._phase2_rows(*args)
         self.timer.seconds["phase 2: build rows (alongside)"] = (
             self.timer.seconds.get("phase 2: build rows (alongside)", 0.0) + seconds)
         group.begin()
