@@ -425,11 +425,21 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
                         ahead = _Ahead(produce, threaded=threaded)
                     try:
                         with _short_switches(threaded):
-                            for batch in ahead:
-                                if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
-                                    raise Cancelled
-                                total.add(_write_with_fallback(writer, imp, batch, total))
-                                report()
+                            while True:
+                                try:
+                                    for batch in ahead:
+                                        if Import.objects.filter(pk=imp.pk, cancel_requested=True).exists():
+                                            raise Cancelled
+                                        total.add(_write_with_fallback(writer, imp, batch, total))
+                                        report()
+                                    break
+                                except _ReaderDied:
+                                    # every batch it sent is written: a thread reads on after them (total.rows
+                                    # counts the file's rows done, a resumed run's earlier ones included)
+                                    log.warning("import %s: the reading process stopped after row %s; reading "
+                                                "on in this process", imp.pk, total.rows)
+                                    ahead.close()
+                                    ahead = _Ahead(functools.partial(_prepared_batches, writer, source, total.rows))
                     finally:
                         ahead.close()
                         stages["read, normalise and check (alongside the writes)"] = ahead.seconds
@@ -644,8 +654,8 @@ class _Forked:
         while True:
             try:
                 data = self.receiver.recv_bytes()
-            except (EOFError, OSError):
-                data = b"x" + pickle.dumps(RuntimeError("The process reading the file stopped unexpectedly."))
+            except (EOFError, OSError):  # gone without a word: killed (memory), a crash in a native library
+                data = b"d"
             if not self._put(data) or data[:1] != b"i":
                 return
 
@@ -662,6 +672,9 @@ class _Forked:
         restored = self.writer.restored
         while True:
             data = self.queue.get()
+            if data == b"d":
+                self.finished = True
+                raise _ReaderDied("The process reading the file stopped unexpectedly.")
             # (S301: the bytes come from this import's own child, through a pipe only the two hold)
             kind, value = data[:1], pickle.loads(data[1:])  # noqa: S301
             if kind == b"e":
@@ -680,6 +693,10 @@ class _Forked:
         self.proc.join()
         self.thread.join()
         self.receiver.close()
+
+
+class _ReaderDied(RuntimeError):
+    """The forked reading process ended without its last batch or an error (see run: a thread takes over)."""
 
 
 _INHERITED: list[Any] = []  # a forked child's copies of the parent's database connections
