@@ -39,6 +39,10 @@ class Command(BaseCommand):
                             help="on an empty database, load demo data and create a demo admin; print its login")
         parser.add_argument("--no-worker", action="store_true",
                             help="do not start the background-job worker (run `kith worker` yourself)")
+        parser.add_argument("--job-workers", type=int,
+                            default=int(os.environ.get("KITH_JOB_WORKERS", "0")) or None,
+                            help="background-job worker processes (default 2 on PostgreSQL, so an import or an "
+                                 "export does not wait for a long scan; 1 on SQLite, which has one writer)")
         parser.add_argument("--access-log", action="store_true", help="log every request")
 
     # --- start-up steps -----------------------------------------------------------------------------
@@ -152,7 +156,8 @@ class Command(BaseCommand):
         os.makedirs(settings.STATIC_ROOT, exist_ok=True)
         connections.close_all()  # web workers are forked; they must not share the parent's connection
 
-        worker = None if options["no_worker"] else WorkerSupervisor(self.stderr)
+        count = options["job_workers"] or (2 if connections[DEFAULT_DB_ALIAS].vendor == "postgresql" else 1)
+        worker = None if options["no_worker"] else WorkerSupervisor(self.stderr, count=max(1, count))
         if worker:
             worker.start()
 
@@ -201,44 +206,47 @@ class Command(BaseCommand):
 
 
 class WorkerSupervisor:
-    """Runs `kith worker` as a child process, restarts it if it dies, and stops it with the server."""
+    """Runs ``count`` `kith worker` child processes (they share the queue: each job runs once), restarts one
+    that dies, and stops them with the server."""
 
-    def __init__(self, stderr):
+    def __init__(self, stderr, count: int = 1):
         self.stderr = stderr
-        self.proc: subprocess.Popen | None = None
+        self.procs: list[subprocess.Popen | None] = [None] * count
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="kith-worker-supervisor", daemon=True)
 
-    def _spawn(self) -> None:
+    def _spawn(self, i: int) -> None:
         # Its own process group: a Ctrl-C at the terminal reaches the web server first; we stop the
         # worker after the server has drained, with SIGTERM (a job in progress is finished first).
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.procs[i] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "kith", "worker", "--parent-pid", str(os.getpid())], start_new_session=True, env=os.environ.copy()
         )
 
     def start(self) -> None:
-        self._spawn()
+        for i in range(len(self.procs)):
+            self._spawn(i)
         self.thread.start()
 
     def _watch(self) -> None:
         delay = 1.0
         while not self.stopping.wait(1.0):
-            if self.proc is not None and self.proc.poll() is not None:
-                self.stderr.write(f"The background-job worker exited (code {self.proc.returncode}); restarting it.")
-                if self.stopping.wait(delay):
-                    return
-                delay = min(delay * 2, 60)
-                self._spawn()
+            for i, proc in enumerate(self.procs):
+                if proc is not None and proc.poll() is not None:
+                    self.stderr.write(f"A background-job worker exited (code {proc.returncode}); restarting it.")
+                    if self.stopping.wait(delay):
+                        return
+                    delay = min(delay * 2, 60)
+                    self._spawn(i)
 
     def stop(self, timeout: float = 30) -> None:
         self.stopping.set()
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
+        running = [p for p in self.procs if p is not None and p.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while proc.poll() is None and time.monotonic() < deadline:
+        while any(p.poll() is None for p in running) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for proc in running:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
