@@ -951,6 +951,9 @@ CONTACT_TEXT = {"first_name": 100, "last_name": 100, "job_title": 200, "lead_sou
                 "city": 100, "region": 100, "postal_code": 20, "external_id": 200}
 
 
+COMPANY_LOCK = 0x6B697468_0001  # PostgreSQL advisory lock: an import batch that may create companies
+
+
 class CompanyCache:
     """Companies by lower-cased exact name and by domain: looked up once, created when missing."""
 
@@ -974,6 +977,12 @@ class CompanyCache:
         domains = {r.clean["_company_domain"] for r in rows if r.clean.get("_company_domain")}
         need_names = [n for n in names if n not in self.by_name]
         need_domains = [d for d in domains if d not in self.by_domain]
+        if (need_names or need_domains) and not self.w.dry_run and connection.vendor == "postgresql":
+            # Two imports running at once (two workers) must not both create a company neither of them
+            # found: the batches that look companies up take turns, each holding the lock until it commits.
+            # (SQLite's writers take turns anyway.)
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [COMPANY_LOCK])
         if need_domains:
             for pk, name, domain in Company.objects.keyed("domain", need_domains).values_list("pk", "name",
                                                                                               "domain"):
