@@ -429,3 +429,41 @@ def test_problems_table_shows_more_in_file_order(admin_client, admin):
     rows = text(r)
     assert "102 Email bad102" in rows and "bad151" in rows and "bad101" not in rows
     assert "Show more problems" not in rows
+
+
+def test_a_queued_import_says_what_the_workers_are_busy_with_or_that_none_took_it(admin_client, admin, manager):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kith.core.models import Job
+
+    imp = make_import(admin)
+    admin_client.post(f"/imports/{imp.pk}/mapping/", mapping_post(imp, action="dry_run"))
+    run_jobs()
+    admin_client.post(f"/imports/{imp.pk}/start/")
+    job = Job.objects.get(unique_key=f"import:{imp.pk}", status="queued")
+    # just queued, nothing running: nothing to explain yet
+    r = admin_client.get(f"/imports/{imp.pk}/progress/", **HTMX)
+    assert 'id="queue-wait"' not in r.content.decode()
+    # a long scan holds the only worker
+    now = timezone.now()
+    Job.objects.create(name="duplicates.scan", status="running", locked_by="w1", locked_at=now - dt.timedelta(seconds=95))
+    Job.objects.filter(pk=job.pk).update(created_at=now - dt.timedelta(seconds=40))
+    page = text(admin_client.get(f"/imports/{imp.pk}/progress/", **HTMX))
+    assert ("In the queue for 40 s: the background workers are busy with a duplicate scan (running for 1 min 35 s). "
+            "The import starts as soon as one is free.") in page
+    # nothing running for 40 s: is there a worker at all?
+    Job.objects.filter(status="running").delete()
+    r = admin_client.get(f"/imports/{imp.pk}/progress/", **HTMX)
+    page = text(r)
+    assert ("No background worker has taken it in 40 s: kith serve starts one; if Kith runs without it, start "
+            "one with kith worker") in page, page
+    assert 'href="/settings/jobs/"' in r.content.decode()
+    # who is not an admin gets the explanation without the link to the jobs page
+    Import.objects.filter(pk=imp.pk).update(created_by=manager)
+    r = signed_in(manager).get(f"/imports/{imp.pk}/progress/", **HTMX)
+    assert "No background worker has taken it" in text(r) and 'href="/settings/jobs/"' not in r.content.decode()
+    # once a worker runs it, the note is gone
+    assert run_jobs() == 1
+    assert 'id="queue-wait"' not in admin_client.get(f"/imports/{imp.pk}/progress/", **HTMX).content.decode()

@@ -429,6 +429,31 @@ def undo_progress(imp: Import) -> dict[str, Any] | None:
             "not_undone_count": int(report.get("not_undone_count", len(report.get("not_undone") or [])))}
 
 
+JOB_LABELS = {
+    "imports.run": "another import", "imports.undo": "undoing an import", "exports.run": "an export",
+    "duplicates.scan": "a duplicate scan", "duplicates.full_scan": "a full duplicate scan",
+    "duplicates.scan_imported": "a duplicate scan of imported records", "mail.send": "sending email",
+}
+
+
+def queue_wait(imp: Import) -> dict[str, Any] | None:
+    """For a queued import: how long its job has waited, and what the workers are running meanwhile
+    ([{"label", "seconds"}], longest first). None when the import is not waiting for a worker."""
+    from kith.core.models import Job
+
+    if imp.status != Import.Status.QUEUED:
+        return None
+    job = Job.objects.filter(unique_key=f"import:{imp.pk}", status=Job.Status.QUEUED).only("created_at").first()
+    if job is None:  # (queued without a job: a run started in this process, e.g. kith import)
+        return None
+    now = timezone.now()
+    busy = [{"label": JOB_LABELS.get(name, name.replace("_", " ")),
+             "seconds": max(0.0, (now - locked_at).total_seconds()) if locked_at else 0.0}
+            for name, locked_at in Job.objects.filter(status=Job.Status.RUNNING)
+            .order_by("locked_at").values_list("name", "locked_at")[:3]]
+    return {"queued_seconds": max(0.0, (now - job.created_at).total_seconds()), "busy": busy}
+
+
 def duplicate_scans(imp: Import) -> list[dict[str, Any]]:
     """The duplicate scans that check what a finished contact or company import wrote (queued by it when it
     finished; see kith.duplicates.jobs): one per type, {"object_type", "noun", "status" (queued, running,

@@ -420,6 +420,18 @@ def eta_text(seconds: float | None) -> str:
     return f"about {seconds // 3600} h {round(seconds % 3600 / 60)} min left"
 
 
+NO_WORKER_AFTER = 15  # seconds an import waits with no job running before the page asks whether a worker runs
+
+
+def duration_text(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s" if seconds % 60 else f"{seconds // 60} min"
+    return f"{seconds // 3600} h {round(seconds % 3600 / 60)} min"
+
+
 def _status_context(request, imp: Import) -> dict[str, Any]:
     progress = services.progress(imp)
     imp.refresh_from_db()
@@ -437,7 +449,13 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
     rate = progress.get("index_rows_per_second" if indexing else "rows_per_second")
     percent = progress.get("index_percent" if indexing else "percent")
     scans = services.duplicate_scans(imp)
+    wait = services.queue_wait(imp)
     return {
+        "wait": wait,
+        "wait_busy": [f"{b['label']} (running for {duration_text(b['seconds'])})" for b in wait["busy"]] if wait else [],
+        "wait_for": duration_text(wait["queued_seconds"]) if wait else "",
+        "no_worker": bool(wait and not wait["busy"] and wait["queued_seconds"] >= NO_WORKER_AFTER),
+        "is_admin": getattr(request.user, "is_admin", False),
         "duplicate_scans": scans,
         "scan_pending": any(s["status"] in ("queued", "running") for s in scans),
         "imp": imp,
