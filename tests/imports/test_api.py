@@ -200,3 +200,28 @@ def test_openapi_documents_the_import_operations(api):
     for action in ("start", "cancel", "undo"):
         assert "409" in paths[f"/api/v1/imports/{{id}}/{action}"]["post"]["responses"]
     assert "text/csv" in paths["/api/v1/imports/{id}/failed-rows.csv"]["get"]["responses"]["200"]["content"]
+
+
+def test_a_queued_import_says_how_long_it_waited_and_what_the_workers_run(api):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from kith.core.models import Job
+
+    imp_id = api.upload().json()["id"]
+    assert api.get(f"/{imp_id}").json()["queue"] is None  # uploaded, not queued
+    r = api.client.post(f"/api/v1/imports/{imp_id}/start", "", content_type="application/json", **api.auth)
+    assert r.status_code == 202 and r.json()["queue"]["busy"] == []
+    now = timezone.now()
+    Job.objects.create(name="exports.run", status="running", locked_by="w1", locked_at=now - dt.timedelta(seconds=12))
+    Job.objects.filter(unique_key=f"import:{imp_id}").update(created_at=now - dt.timedelta(seconds=30))
+    queue = api.get(f"/{imp_id}").json()["queue"]
+    assert 30 <= queue["queued_seconds"] < 40
+    assert [b["label"] for b in queue["busy"]] == ["an export"] and 12 <= queue["busy"][0]["seconds"] < 22
+    Job.objects.filter(name="exports.run").delete()
+    assert run_jobs() == 1
+    assert api.get(f"/{imp_id}").json()["queue"] is None  # done
+    assert api.get("").json()["items"][0]["queue"] is None  # the list has it too
+    schema = api.client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert set(schema["QueueOut"]["properties"]) == {"queued_seconds", "busy"}

@@ -68,6 +68,17 @@ class ProgressOut(Schema):
     index_percent: float | None = None
 
 
+class BusyJobOut(Schema):
+    label: str = Field(description="what a worker is doing, e.g. “a duplicate scan”")
+    seconds: float = Field(description="how long it has been running")
+
+
+class QueueOut(Schema):
+    queued_seconds: float = Field(description="how long the import has waited for a worker")
+    busy: list[BusyJobOut] = Field(description="what the background workers are running meanwhile (at most 3, "
+                                   "longest first); empty while none is: then no worker may be running")
+
+
 class CountsOut(Schema):
     created: int
     updated: int
@@ -113,6 +124,8 @@ class ImportOut(Schema):
     on_duplicate: str = Field(description="skip, fill (empty fields only), overwrite or create")
     counts: CountsOut
     progress: ProgressOut
+    queue: QueueOut | None = Field(None, description="while `queued`: how long it has waited and what the "
+                                   "workers are busy with; null otherwise")
     error: str = Field(description="why the run failed as a whole, if it did; or why an undo stopped midway "
                        "(what it undid stays undone; undo again to continue)")
     can_undo: bool
@@ -235,6 +248,7 @@ def import_dict(imp: Import, progress: dict[str, Any] | None = None,
                      "eta_seconds": p.get("eta_seconds"), "phase": p.get("phase"),
                      "records_indexed": p.get("indexed", 0), "records_to_index": p.get("to_index", 0),
                      "index_percent": p.get("index_percent")},
+        "queue": services.queue_wait(imp) if p.get("status", imp.status) == Import.Status.QUEUED else None,
         "error": p.get("error", imp.error) or "",
         "can_undo": imp.can_undo,
         "undo": services.undo_progress(imp),

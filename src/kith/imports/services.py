@@ -441,8 +441,6 @@ def queue_wait(imp: Import) -> dict[str, Any] | None:
     ([{"label", "seconds"}], longest first). None when the import is not waiting for a worker."""
     from kith.core.models import Job
 
-    if imp.status != Import.Status.QUEUED:
-        return None
     job = Job.objects.filter(unique_key=f"import:{imp.pk}", status=Job.Status.QUEUED).only("created_at").first()
     if job is None:  # (queued without a job: a run started in this process, e.g. kith import)
         return None

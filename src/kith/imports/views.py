@@ -449,7 +449,7 @@ def _status_context(request, imp: Import) -> dict[str, Any]:
     rate = progress.get("index_rows_per_second" if indexing else "rows_per_second")
     percent = progress.get("index_percent" if indexing else "percent")
     scans = services.duplicate_scans(imp)
-    wait = services.queue_wait(imp)
+    wait = services.queue_wait(imp) if imp.status == Import.Status.QUEUED else None
     return {
         "wait": wait,
         "wait_busy": [f"{b['label']} (running for {duration_text(b['seconds'])})" for b in wait["busy"]] if wait else [],
