@@ -76,3 +76,38 @@ def test_scale_scan_of_seeded_contacts(admin):
     print(f"\nscale check: full scan of 20,040 contacts in {seconds:.1f} s\n{out.getvalue()}")
     found = set(DuplicatePair.objects.values_list("a_id", "b_id"))
     assert all(p in found for p in planted)
+
+
+def test_a_scan_of_a_type_another_process_is_scanning_waits_for_it(contact):
+    """PostgreSQL runs two workers: a second scan of the same type must not rebuild its keys and prune its
+    pairs while the first runs. Another connection holds the scan's lock, as a scan in another worker would."""
+    import psycopg
+    from django.db import connection
+
+    from kith.duplicates import detection
+    from kith.duplicates.jobs import IMPORT_SCAN
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one worker")
+    contact(first_name="Ken", last_name="Adams", email="ken@acme.com", phone="+14155550100")
+    contact(first_name="Kenneth", last_name="Adams", phone="+1 415 555 0100")
+    params = connection.get_connection_params()
+    params.pop("context", None), params.pop("cursor_factory", None), params.pop("prepare_threshold", None)
+    other = psycopg.connect(**params, autocommit=True)
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [detection.SCAN_LOCKS["contact"]])
+        with pytest.raises(detection.ScanBusy, match="Another duplicate scan of the contacts is running"):
+            detection.scan("contact")
+        with pytest.raises(CommandError, match="Another duplicate scan of the contacts is running"):
+            run("--scan", "--type", "contacts")
+        detection.scan("company")  # the other type is free
+        # the job: queued again for a minute later, nothing scanned now
+        jobs.enqueue(IMPORT_SCAN, object_type="contact")
+        ran = jobs.run_one()
+        assert ran.name == IMPORT_SCAN and ran.result["contact"]["deferred"].startswith("Another duplicate scan")
+        later = Job.objects.get(name=IMPORT_SCAN, status="queued")
+        assert later.args == {"object_type": "contact"} and later.run_at > ran.finished_at
+        assert not ScanRun.objects.filter(object_type="contact").exists()
+    finally:
+        other.close()  # (its lock goes with it)
+    assert detection.scan("contact").found == 1

@@ -13,6 +13,7 @@ A scan (full or incremental) works in four streaming steps, so memory stays smal
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import json
@@ -330,12 +331,44 @@ def _changed_since(object_type: str, last: ScanRun) -> list[int]:
     return list(qs.values_list("pk", flat=True))
 
 
+SCAN_LOCKS = {"contact": 0x6B697468_0101, "company": 0x6B697468_0102}  # PostgreSQL advisory locks
+
+
+class ScanBusy(Exception):
+    """Another process is scanning this record type right now."""
+
+
+@contextlib.contextmanager
+def _one_scan_at_a_time(object_type: str) -> Iterator[None]:
+    """PostgreSQL, where several workers run jobs: two scans of one type at once would rebuild the same keys
+    and prune each other's pairs, so the second raises ScanBusy (a session lock: a scan spans many
+    transactions; released when it ends, or with its connection). SQLite runs one worker."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s)", [SCAN_LOCKS[object_type]])
+        if not cur.fetchone()[0]:
+            plural = "contacts" if object_type == "contact" else "companies"
+            raise ScanBusy(f"Another duplicate scan of the {plural} is running; this one waits for it to end.")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", [SCAN_LOCKS[object_type]])
+
+
 def scan(object_type: str, *, full: bool = False, min_conf: int | None = None,
          progress: Callable[[str], None] | None = None) -> ScanResult:
     """Find duplicate pairs of one type. Incremental (records written since the last scan) unless `full` or
-    no scan ran before."""
+    no scan ran before. One at a time per type: ScanBusy while another process scans it."""
     if object_type not in MODELS:
         raise ValueError(f"unknown type {object_type!r}")
+    with _one_scan_at_a_time(object_type):
+        return _scan(object_type, full=full, min_conf=min_conf, progress=progress)
+
+
+def _scan(object_type: str, *, full: bool, min_conf: int | None, progress: Callable[[str], None] | None) -> ScanResult:
     threshold = min_confidence() if min_conf is None else int(min_conf)
     say = progress or (lambda text: None)
     started = time.monotonic()

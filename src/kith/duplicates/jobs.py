@@ -15,23 +15,43 @@ from . import detection
 IMPORT_SCAN = "duplicates.scan_imported"
 
 
+BUSY_RETRY = timedelta(seconds=60)  # a scan that finds another of its type running is queued again this much later
+
+
+def _scan_or_later(object_type: str) -> dict:
+    """An incremental scan of one type; if another process is scanning it, an incremental scan of it is queued
+    for later instead (it covers what was written meanwhile)."""
+    try:
+        return detection.scan(object_type).__dict__
+    except detection.ScanBusy as exc:
+        jobs.enqueue(IMPORT_SCAN, object_type=object_type, unique_key=import_scan_key(object_type), delay=BUSY_RETRY)
+        return {"deferred": str(exc)}
+
+
 @periodic("duplicates.scan", every=timedelta(hours=24))
 def scheduled_scan() -> dict:
     """Incremental scan of contacts and companies (records written since the last scan; full the first time)."""
-    return {t: detection.scan(t).__dict__ for t in ("contact", "company")}
+    return {t: _scan_or_later(t) for t in ("contact", "company")}
 
 
 @job("duplicates.full_scan", max_attempts=2)
 def full_scan(object_type: str = "", min_confidence: int | None = None) -> dict:
     types = [object_type] if object_type else ["contact", "company"]
-    return {t: detection.scan(t, full=True, min_conf=min_confidence).__dict__ for t in types}
+    out = {}
+    for t in types:
+        try:
+            out[t] = detection.scan(t, full=True, min_conf=min_confidence).__dict__
+        except detection.ScanBusy as exc:  # after the running one, then in full
+            jobs.enqueue("duplicates.full_scan", object_type=t, min_confidence=min_confidence, delay=BUSY_RETRY)
+            out[t] = {"deferred": str(exc)}
+    return out
 
 
 @job(IMPORT_SCAN, max_attempts=3)
 def scan_imported(object_type: str) -> dict:
     """An incremental scan of one type: the records imports wrote since the last scan, against all the others
     (several imports that finish while it waits share it)."""
-    return {object_type: detection.scan(object_type).__dict__}
+    return {object_type: _scan_or_later(object_type)}
 
 
 def import_scan_key(object_type: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from kith.core.management.util import usage_error
 from kith.duplicates import detection
@@ -40,8 +40,13 @@ class Command(BaseCommand):
             return self._list(types, threshold, options["limit"])
         started = time.monotonic()
         for object_type in types:
-            result = detection.scan(object_type, full=options["full"], min_conf=threshold,
-                                    progress=self.stdout.write if options["verbosity"] >= 2 else None)
+            try:
+                result = detection.scan(object_type, full=options["full"], min_conf=threshold,
+                                        progress=self.stdout.write if options["verbosity"] >= 2 else None)
+            except detection.ScanBusy:
+                plural = "contacts" if object_type == "contact" else "companies"
+                raise CommandError(f"Another duplicate scan of the {plural} is running (a background job); "
+                                   "run this again when it has ended.", returncode=1) from None
             plural = "contacts" if object_type == "contact" else "companies"
             self.stdout.write(
                 f"{plural}: {result.mode} scan of {result.records:,} records, {result.candidates:,} pairs compared, "
