@@ -111,3 +111,25 @@ def test_a_scan_of_a_type_another_process_is_scanning_waits_for_it(contact):
     finally:
         other.close()  # (its lock goes with it)
     assert detection.scan("contact").found == 1
+
+
+def test_a_scan_job_tells_the_queue_it_is_alive(contact, monkeypatch):
+    """With two workers, the idle one re-queues a job whose row has not moved for 15 minutes: a scan of a
+    million records takes longer, so it must move its row while it runs."""
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.0)
+    contact(first_name="Ken", last_name="Adams", email="ken@acme.com", phone="+14155550100")
+    contact(first_name="Kenneth", last_name="Adams", phone="+1 415 555 0100")
+    beats = []
+    real = Job.objects.filter
+
+    def filter_(*args, **kwargs):
+        qs = real(*args, **kwargs)
+        if kwargs.get("status") == Job.Status.RUNNING and "pk" in kwargs:
+            beats.append(kwargs["pk"])
+        return qs
+
+    monkeypatch.setattr(Job.objects, "filter", filter_)
+    job = jobs.enqueue("duplicates.full_scan", object_type="contact")
+    ran = jobs.run_one()
+    assert ran.pk == job.pk and ran.status == "done", ran.last_error
+    assert beats and set(beats) == {job.pk}

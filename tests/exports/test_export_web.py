@@ -295,3 +295,23 @@ def test_columns_as_shown_cover_every_column_of_each_list(db):
         labels = [c.label for c in kind.list_spec().columns]
         exported = [c.label for c in kind.columns(kinds.SHOWN)]
         assert [x for x in exported if x != "Currency"] == labels, kind.name
+
+
+def test_an_export_job_tells_the_queue_it_is_alive(settings, signed_in, member, people, monkeypatch):
+    """With two workers, the idle one re-queues a job whose row has not moved for 15 minutes: a big export
+    moves its row as it reads its pages."""
+    settings.KITH_EXPORT_STREAM_LIMIT = 2
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.0)
+    beats = []
+    real = jobs.heartbeat
+
+    def heartbeat():
+        if jobs._running.get() is not None:
+            beats.append(jobs._running.get()[0])
+        real()
+
+    monkeypatch.setattr(jobs, "heartbeat", heartbeat)
+    export(signed_in(member), "contacts", "ordering=name", format="csv", columns="all")
+    ran = jobs.run_one()
+    assert ran.name == "exports.run" and ran.status == "done", ran.last_error
+    assert beats and set(beats) == {ran.pk}

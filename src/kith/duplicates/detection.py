@@ -32,7 +32,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from kith.contacts.models import Company, Contact
-from kith.core import bulk, permissions
+from kith.core import bulk, jobs, permissions
 
 from . import matching
 from .models import DuplicatePair, MatchKey, ScanRun
@@ -184,6 +184,7 @@ def rebuild_keys(object_type: str, progress: Callable[[str], None] | None = None
             with transaction.atomic():
                 _insert_keys(buffer)
             buffer = []
+            jobs.heartbeat()  # a scan of a million records runs for many minutes: its job is alive
             if progress and count >= next_report:
                 progress(f"  keys for {count:,} {object_type} records …")
                 next_report += 100_000
@@ -395,6 +396,7 @@ def _scan(object_type: str, *, full: bool, min_conf: int | None, progress: Calla
     created = candidates = 0
     cache: dict[int, matching.Profile] = {}
     for chunk in pairs.batches(SCORE_BATCH):
+        jobs.heartbeat()
         candidates += len(chunk)
         ids = {c >> 32 for c in chunk} | {c & 0xFFFFFFFF for c in chunk}
         profiles = profiles_for(object_type, ids, cache, done_below=chunk[0] >> 32)

@@ -142,6 +142,7 @@ def iter_records(plan: Plan, *, batch: int = BATCH) -> Iterator[Any]:
         rows, cursor = paginate(plan.qs, ordering=plan.ordering, descending=plan.descending, cursor=cursor,
                                 limit=batch)
         records.attach_tags(rows)
+        jobs.heartbeat()  # a big export's job is alive: no other worker takes it for dead and runs it again
         yield from rows
         if not cursor:
             return
