@@ -155,7 +155,12 @@ class Contact(AddressMixin, KithModel):
         super().save(*args, **kwargs)
 
     def compute_full_name(self) -> str:
-        return " ".join(p for p in [self.first_name.strip(), self.last_name.strip()] if p) or self.email
+        return self.full_name_of(self.first_name, self.last_name, self.email)
+
+    @staticmethod
+    def full_name_of(first_name: str, last_name: str, email: str) -> str:
+        """The derived full name: first and last name, else the email (bulk writers call it on plain values)."""
+        return " ".join(p for p in [first_name.strip(), last_name.strip()] if p) or email
 
     def get_absolute_url(self) -> str:
         return reverse("web:contact_detail", args=[self.pk])

@@ -588,6 +588,17 @@ def _prepared_batches(writer: BaseWriter, source, skip: int) -> Iterator[list[Ro
         yield batch
 
 
+def _put_unless_stopped(q: queue.Queue, stop: threading.Event, item: Any) -> bool:
+    """Put item on the bounded queue, waiting while it is full; False (not put) once stop is set."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 # A contact import of at least this many rows reads its file in a forked process on PostgreSQL (see _Forked)
 FORK_MIN_ROWS = 10_000
 
@@ -656,17 +667,8 @@ class _Forked:
                 data = self.receiver.recv_bytes()
             except (EOFError, OSError):  # gone without a word: killed (memory), a crash in a native library
                 data = b"d"
-            if not self._put(data) or data[:1] != b"i":
+            if not _put_unless_stopped(self.queue, self.stop, data) or data[:1] != b"i":
                 return
-
-    def _put(self, data: bytes) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queue.put(data, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
 
     def __iter__(self) -> Iterator[list[Row]]:
         restored = self.writer.restored
@@ -768,13 +770,7 @@ class _Ahead:
             yield item
 
     def _put(self, message) -> bool:
-        while not self.stop.is_set():
-            try:
-                self.queue.put(message, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        return _put_unless_stopped(self.queue, self.stop, message)
 
     def __iter__(self) -> Iterator[Any]:
         if self.thread is None:  # SQLite: its statements are short and in-process; a second thread
@@ -1535,20 +1531,25 @@ class ContactWriter(BaseWriter):
         """A new contact's column values from its cleaned row, but for BATCH_COLUMNS."""
         template, at = self._template()
         t = template.copy()
-        t[at["owner_id"]] = self.default_owner
         json_at = self._json_at
         for name, value in c.items():
             i = at.get(name)
             if i is not None:
                 t[i] = _json(value) if name in json_at else value
-        owner = c.get("owner")
-        if owner is not None:
-            t[at["owner_id"]] = owner.pk
-        if not c.get("lifecycle_stage"):
-            t[at["lifecycle_stage"]] = "lead"
-        first, last = c.get("first_name", "").strip(), c.get("last_name", "").strip()
-        t[at["full_name"]] = (f"{first} {last}" if first and last else first or last) or c.get("email", "")
+        for name, value in self._derived(c):
+            t[at[name]] = value
         return t
+
+    def _derived(self, c: dict[str, Any]) -> list[tuple[str, Any]]:
+        """The columns a new contact's cleaned row does not give as they are: its owner (the row's, else the
+        importer), lifecycle stage (lead when it has none) and full name (Contact.full_name_of)."""
+        owner = c.get("owner")
+        out = [("owner_id", owner.pk if owner is not None else self.default_owner),
+               ("full_name", self.Contact.full_name_of(c.get("first_name", ""), c.get("last_name", ""),
+                                                       c.get("email", "")))]
+        if not c.get("lifecycle_stage"):
+            out.append(("lifecycle_stage", "lead"))
+        return out
 
     def _copy_text(self, c: dict[str, Any]) -> str:
         """PostgreSQL: _fill(c)'s values but for BATCH_COLUMNS (the columns _tail lists) as one COPY line's
@@ -1559,12 +1560,8 @@ class ContactWriter(BaseWriter):
             i = at.get(name)
             if i is not None:
                 t[i] = field(_json(value) if name in json_at else value)
-        owner = c.get("owner")
-        t[at["owner_id"]] = field(owner.pk if owner is not None else self.default_owner)
-        if not c.get("lifecycle_stage"):
-            t[at["lifecycle_stage"]] = "lead"
-        first, last = c.get("first_name", "").strip(), c.get("last_name", "").strip()
-        t[at["full_name"]] = field((f"{first} {last}" if first and last else first or last) or c.get("email", ""))
+        for name, value in self._derived(c):
+            t[at[name]] = field(value)
         return "\t".join(t)
 
     @staticmethod
@@ -1652,7 +1649,7 @@ class ContactWriter(BaseWriter):
             pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_set_aside_connections)
         elif threaded:
-            pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kith-import-index")
+            pool = self._index_thread()
         else:
             pool = _Inline()
         previous = None
@@ -1678,9 +1675,7 @@ class ContactWriter(BaseWriter):
                         built = pool.submit(build, *args)
                     except concurrent.futures.BrokenExecutor:  # the forked builder died (see _phase2_write)
                         pool.shutdown(wait=True)
-                        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
-                                                                     thread_name_prefix="kith-import-index")
-                        build = self._phase2_rows
+                        pool, build = self._index_thread(), self._phase2_rows
                         built = pool.submit(build, *args)
                     if previous is not None:
                         self._phase2_write(*previous, on_progress, group)
@@ -1697,6 +1692,10 @@ class ContactWriter(BaseWriter):
             pool.shutdown(wait=True, cancel_futures=True)
             _FORKED_WRITER = None
             _sqlite_pragma("cache_size", cache)
+
+    @staticmethod
+    def _index_thread() -> concurrent.futures.ThreadPoolExecutor:
+        return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="kith-import-index")
 
     def _phase2_rows(self, rows: list[dict[str, Any]], tags: dict[int, list[str]], users: dict[int, Any], at,
                      as_text: bool):
