@@ -351,7 +351,7 @@ def _one_scan_at_a_time(object_type: str) -> Iterator[None]:
         cur.execute("SELECT pg_try_advisory_lock(%s)", [SCAN_LOCKS[object_type]])
         if not cur.fetchone()[0]:
             plural = "contacts" if object_type == "contact" else "companies"
-            raise ScanBusy(f"Another duplicate scan of the {plural} is running; this one waits for it to end.")
+            raise ScanBusy(f"Another duplicate scan of the {plural} is running.")
     try:
         yield
     finally:

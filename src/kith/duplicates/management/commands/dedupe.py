@@ -43,10 +43,8 @@ class Command(BaseCommand):
             try:
                 result = detection.scan(object_type, full=options["full"], min_conf=threshold,
                                         progress=self.stdout.write if options["verbosity"] >= 2 else None)
-            except detection.ScanBusy:
-                plural = "contacts" if object_type == "contact" else "companies"
-                raise CommandError(f"Another duplicate scan of the {plural} is running (a background job); "
-                                   "run this again when it has ended.", returncode=1) from None
+            except detection.ScanBusy as exc:
+                raise CommandError(f"{exc} Run this again when it has ended.", returncode=1) from None
             plural = "contacts" if object_type == "contact" else "companies"
             self.stdout.write(
                 f"{plural}: {result.mode} scan of {result.records:,} records, {result.candidates:,} pairs compared, "
