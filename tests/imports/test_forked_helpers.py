@@ -176,3 +176,27 @@ def test_when_the_building_process_dies_the_second_phase_goes_on_in_this_process
     assert AuditEntry.objects.filter(action="create", content_type__model="contact").count() == 6
     assert search.search("Person5", kinds=["contact"])[0][:2] == ("contact", Contact.objects.get(email="p5@ex.example").pk)
     assert multiprocessing.active_children() == []
+
+
+def test_a_batch_the_database_refuses_is_retried_row_by_row_from_the_rows_the_reader_sent(admin, manager):
+    """The reading process sends no cells (nothing after it reads them); the refused batch's rows come back
+    as it prepared them, so the rows retried one by one keep their company, owner, tags and phone."""
+    with connection.cursor() as cur:
+        cur.execute("CREATE FUNCTION kith_test_boom() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.email = 'boom@ex.example' THEN RAISE EXCEPTION 'boom refused'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql")
+        cur.execute("CREATE TRIGGER kith_test_boom BEFORE INSERT ON contacts_contact FOR EACH ROW "
+                    "EXECUTE FUNCTION kith_test_boom()")
+    imp = start(admin, "First Name,Email,Phone Number,Country/Region,Company Name,Contact owner,Tags\n"
+                       "Anna,anna@ex.example,030 1234567,Germany,Nordlicht GmbH,maria@example.com,vip\n"
+                       "Boom,boom@ex.example,,,Nordlicht GmbH,,\n"
+                       "Cara,cara@ex.example,,,Südwind AG,,\n")
+    done = engine.run(imp.pk)
+    assert (done.status, done.created, done.failed, done.companies_created) == ("done", 2, 1, 2)
+    assert problems(done)[0][0] == 3 and "boom refused" in problems(done)[0][2]
+    anna, cara = Contact.objects.get(email="anna@ex.example"), Contact.objects.get(email="cara@ex.example")
+    assert (anna.company.name, anna.owner_id, anna.phone, list(anna.tags.values_list("name", flat=True))) == (
+        "Nordlicht GmbH", manager.pk, "+49301234567", ["vip"])
+    assert (cara.company.name, cara.owner_id) == ("Südwind AG", admin.pk)
+    assert sorted(Contact.objects.values_list("email", flat=True)) == ["anna@ex.example", "cara@ex.example"]
+    assert multiprocessing.active_children() == []

@@ -22,6 +22,7 @@ import os
 import random
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -222,19 +223,33 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
         peak: dict[str, float] = dict(before)
 
         cpu: dict[str, Any] = {}
+        stop = threading.Event()
 
-        def sample(progress) -> None:
-            for k, v in memory_mb().items():
-                peak[k] = max(peak.get(k, 0.0), v)
-            if progress.written_at is None:  # the write phase's last report: after its last batch
+        def sample_memory() -> None:
+            """Peak memory, read every 0.2 s by a thread (reading it costs a few milliseconds, which the
+            importing thread would otherwise spend after each batch)."""
+            while True:
+                for k, v in memory_mb().items():
+                    peak[k] = max(peak.get(k, 0.0), v)
+                if stop.wait(0.2):
+                    return
+
+        def progress(imp) -> None:
+            if imp.written_at is None:  # the write phase's last report: after its last batch
                 cpu["written"] = cpu_seconds()
 
         wall = time.monotonic()
         with open(path, "rb") as f:
             imp = services.create_import(actor=actor, object_type="contact", file_name=path.name, fileobj=f)
         services.start_import(actor=actor, imp=imp, enqueue=False)
+        sampler = threading.Thread(target=sample_memory, name="kith-bench-memory", daemon=True)
+        sampler.start()
         cpu["start"] = cpu_seconds()
-        imp = engine.run(imp.pk, on_progress=sample)
+        try:
+            imp = engine.run(imp.pk, on_progress=progress)
+        finally:
+            stop.set()
+            sampler.join()
         cpu["end"] = cpu_seconds()
         wall = time.monotonic() - wall
         run_seconds = (imp.finished_at - imp.started_at).total_seconds()

@@ -315,20 +315,21 @@ class BaseWriter:
         raise NotImplementedError
 
     def portable(self, row: Row) -> tuple:
-        """A prepared row as plain data, for another process (see _Forked): no model instances."""
+        """A prepared row as plain data, for another process (see _Forked): no model instances, and not its
+        cells (nothing after prepare() reads them; a batch the database refuses is restored again)."""
         clean = row.clean
         owner = clean.get("owner")
         if owner is not None:
             clean = {**clean, "owner": owner.pk}
-        return row.number, row.cells, row.problems, clean, row.cleaned, row.key, row.copy
+        return row.number, row.problems, clean, row.cleaned, row.key, row.copy
 
     def restored(self, data: tuple) -> Row:
-        """The Row that portable() made ``data`` of."""
-        number, cells, problems, clean, cleaned, key, copy = data
+        """The Row that portable() made ``data`` of (without its cells)."""
+        number, problems, clean, cleaned, key, copy = data
         if clean.get("owner") is not None:
             assert self.owners is not None
             clean["owner"] = self.owners.by_pk[clean["owner"]]
-        return Row(number, cells, {}, problems, clean, cleaned, key, copy)
+        return Row(number, [], {}, problems, clean, cleaned, key, copy)
 
     def committed(self) -> None:
         """The batch's transaction committed."""
@@ -662,31 +663,40 @@ class _Forked:
             sender.close()
 
     def _receive(self) -> None:
+        """Receive the child's messages and turn each batch back into Rows here, while the importing thread
+        waits for the database (unpickling is a tenth of a second per 20,000 rows)."""
         while True:
             try:
                 data = self.receiver.recv_bytes()
             except (EOFError, OSError):  # gone without a word: killed (memory), a crash in a native library
                 data = b"d"
-            if not _put_unless_stopped(self.queue, self.stop, data) or data[:1] != b"i":
+            kind: bytes = data[:1]
+            value: Any = None
+            try:
+                if kind in (b"i", b"e", b"x"):
+                    # (S301: the bytes come from this import's own child, through a pipe only the two hold)
+                    value = pickle.loads(data[1:])  # noqa: S301
+                if kind == b"i":
+                    value = _Batch(map(self.writer.restored, value), data)
+            except BaseException as exc:  # e.g. an owner the child knew and this process does not
+                kind, value = b"X", exc  # (the child may still be sending: close() stops it)
+            if not _put_unless_stopped(self.queue, self.stop, (kind, value)) or kind != b"i":
                 return
 
     def __iter__(self) -> Iterator[list[Row]]:
-        restored = self.writer.restored
         while True:
-            data = self.queue.get()
-            if data == b"d":
+            kind, value = self.queue.get()
+            if kind == b"d":
                 self.finished = True
                 raise _ReaderDied("The process reading the file stopped unexpectedly.")
-            # (S301: the bytes come from this import's own child, through a pipe only the two hold)
-            kind, value = data[:1], pickle.loads(data[1:])  # noqa: S301
             if kind == b"e":
                 self.finished = True
                 self.seconds, self.cpu_seconds, self.peak_rss_mb = value
                 return
-            if kind == b"x":
-                self.finished = True
+            if kind in (b"x", b"X"):
+                self.finished = kind == b"x"
                 raise value
-            yield [restored(t) for t in value]
+            yield value
 
     def close(self) -> None:
         self.stop.set()
@@ -695,6 +705,18 @@ class _Forked:
         self.proc.join()
         self.thread.join()
         self.receiver.close()
+
+
+class _Batch(list):
+    """A batch of Rows from the forked reader, with the bytes it came as: again() restores the rows as they
+    were prepared (the rows themselves lose their cells and are changed by a write the database refuses)."""
+
+    def __init__(self, rows: Iterable[Row], data: bytes):
+        super().__init__(rows)
+        self.data = data
+
+    def again(self, writer: BaseWriter) -> list[Row]:
+        return [writer.restored(t) for t in pickle.loads(self.data[1:])]  # noqa: S301 (as in _Forked._receive)
 
 
 class _ReaderDied(RuntimeError):
@@ -823,8 +845,11 @@ def _write_with_fallback(writer: BaseWriter, imp: Import, batch: list[Row], tota
         writer.rolled_back()
         log.warning("import %s: batch refused (%s); retrying row by row", imp.pk, exc)
     counts = Counts()
-    for row in batch:
-        row = writer.mapper.row(row.number, row.cells)  # start over: the failed attempt changed row.clean
+    # start over: the failed attempt changed the rows' clean values (rows from the forked reader have no
+    # cells to map again: they are restored as it sent them)
+    fresh = (batch.again(writer) if isinstance(batch, _Batch)
+             else [writer.mapper.row(row.number, row.cells) for row in batch])
+    for row in fresh:
         try:
             with transaction.atomic():
                 one = writer.write_batch([row])
