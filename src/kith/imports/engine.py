@@ -43,7 +43,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -608,6 +608,9 @@ def _can_fork() -> bool:
     return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
 
+PICKLE_PIECE = 250  # rows per pickled piece of a batch the forked reader sends
+
+
 class _Forked:
     """_Ahead's producer in a forked process, for a contact import on PostgreSQL.
 
@@ -644,7 +647,10 @@ class _Forked:
         portable = self.writer.portable
         try:
             for batch in produce():
-                sender.send_bytes(b"i" + pickle.dumps([portable(r) for r in batch], protocol=5))
+                # in pieces: unpickling one is a single call that holds the parent's GIL throughout
+                pieces = [pickle.dumps([portable(r) for r in batch[i:i + PICKLE_PIECE]], protocol=5)
+                          for i in range(0, len(batch), PICKLE_PIECE)]
+                sender.send_bytes(b"i" + pickle.dumps(pieces, protocol=5))
             usage = resource.getrusage(resource.RUSAGE_SELF)
             sender.send_bytes(b"e" + pickle.dumps((time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
                                                    usage.ru_maxrss / 1024)))
@@ -664,7 +670,7 @@ class _Forked:
 
     def _receive(self) -> None:
         """Receive the child's messages and turn each batch back into Rows here, while the importing thread
-        waits for the database (unpickling is a tenth of a second per 20,000 rows)."""
+        waits for the database."""
         while True:
             try:
                 data = self.receiver.recv_bytes()
@@ -677,7 +683,7 @@ class _Forked:
                     # (S301: the bytes come from this import's own child, through a pipe only the two hold)
                     value = pickle.loads(data[1:])  # noqa: S301
                 if kind == b"i":
-                    value = _Batch(map(self.writer.restored, value), data)
+                    value = _Batch(self.writer, value)
             except BaseException as exc:  # e.g. an owner the child knew and this process does not
                 kind, value = b"X", exc  # (the child may still be sending: close() stops it)
             if not _put_unless_stopped(self.queue, self.stop, (kind, value)) or kind != b"i":
@@ -708,15 +714,19 @@ class _Forked:
 
 
 class _Batch(list):
-    """A batch of Rows from the forked reader, with the bytes it came as: again() restores the rows as they
-    were prepared (the rows themselves lose their cells and are changed by a write the database refuses)."""
+    """A batch of Rows from the forked reader, kept also as the pickled pieces it came in: again() restores
+    the rows as they were prepared (the rows themselves have no cells, and a write the database refuses
+    changes them)."""
 
-    def __init__(self, rows: Iterable[Row], data: bytes):
-        super().__init__(rows)
-        self.data = data
+    def __init__(self, writer: BaseWriter, pieces: list[bytes]):
+        super().__init__()
+        self.pieces = pieces
+        self.extend(self.again(writer))
 
     def again(self, writer: BaseWriter) -> list[Row]:
-        return [writer.restored(t) for t in pickle.loads(self.data[1:])]  # noqa: S301 (as in _Forked._receive)
+        restored = writer.restored
+        # (S301: the bytes come from this import's own child, through a pipe only the two hold)
+        return [restored(t) for piece in self.pieces for t in pickle.loads(piece)]  # noqa: S301
 
 
 class _ReaderDied(RuntimeError):
@@ -975,6 +985,9 @@ CONTACT_TEXT = {"first_name": 100, "last_name": 100, "job_title": 200, "lead_sou
 COMPANY_LOCK = 0x6B697468_0001  # PostgreSQL advisory lock: an import batch that may create companies
 
 
+UNIQUE_EMAIL = "contact_unique_live_email"  # the unique index on live contacts' emails (Contact.Meta)
+
+
 class CompanyCache:
     """Companies by lower-cased exact name and by domain: looked up once, created when missing."""
 
@@ -1069,6 +1082,8 @@ class ContactWriter(BaseWriter):
         self.companies = CompanyCache(self)
         self.match_on = imp.match_on
         self.policy = imp.on_duplicate
+        # see _write_hopefully; False once a row's email turned out to be a live contact's
+        self.hopeful = connection.vendor == "postgresql" and not self.dry_run and self.match_on in ("email", "")
         self.required_cf = [k for k, f in self.cf.items() if f.required]
         self.visible_all = actor is None or actor.can_manage_settings or permissions.visibility_rule() == "all"
         # dry run: hashes of the keys "created" earlier in the run (ints: a million keys stay small)
@@ -1272,11 +1287,41 @@ class ContactWriter(BaseWriter):
         return counts
 
     def _write_part(self, rows: list[Row]) -> Counts:
+        if self.hopeful:
+            counts = self._write_hopefully(rows)
+            if counts is not None:
+                return counts
         with self.timer("match and check duplicates"):
             plan = self._plan(rows)
         return self._apply(*plan)
 
-    def _plan(self, rows: list[Row]):
+    def _write_hopefully(self, rows: list[Row]) -> Counts | None:
+        """PostgreSQL, matching on email or not at all: write the rows as if none of their emails were a live
+        contact's, without looking them up first (most rows of an import are new), in a savepoint. The
+        unique index on live emails checks the same as the look-up would; if it finds one, the savepoint is
+        rolled back, the rows are put back as they were, and this run looks up emails from then on (None)."""
+        before = [(len(r.problems), r.clean.get("_company"), r.clean.get("_company_domain")) for r in rows]
+        try:
+            with transaction.atomic():
+                with self.timer("match and check duplicates"):
+                    plan = self._plan(rows, look_up=False)
+                return self._apply(*plan)
+        except IntegrityError as exc:
+            if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_EMAIL:
+                raise
+        log.info("import %s: a row's email is a contact's already; looking emails up from now on", self.imp.pk)
+        self.hopeful = False
+        self.companies.forget()  # (pending companies of earlier parts are found again in the database)
+        self.words.rolled_back()
+        for r, (problems, company, domain) in zip(rows, before, strict=True):
+            del r.problems[problems:]
+            r.clean.pop("company", None)
+            for key, value in (("_company", company), ("_company_domain", domain)):
+                if value is not None:
+                    r.clean[key] = value
+        return None
+
+    def _plan(self, rows: list[Row], look_up: bool = True):
         Contact = self.Contact
         counts = Counts()
         # Existing contacts this part touches: by the match key, and by email (unique among live contacts).
@@ -1284,6 +1329,8 @@ class ContactWriter(BaseWriter):
         keys = [r.key for r in rows if r.key]
         emails = [r.clean["email"] for r in rows if r.clean.get("email")]
         existing_by_email: dict[str, tuple[int, str]] = {}
+        if not look_up:  # (_write_hopefully)
+            emails = keys = []
         if emails and self.match_on != "email":  # (matching on email finds these below)
             hits = self._existing("email", emails)
             if hits:
