@@ -6,6 +6,7 @@ import, and no process is left behind."""
 from __future__ import annotations
 
 import multiprocessing
+import re
 
 import pytest
 from django.db import connection
@@ -199,4 +200,19 @@ def test_a_batch_the_database_refuses_is_retried_row_by_row_from_the_rows_the_re
         "Nordlicht GmbH", manager.pk, "+49301234567", ["vip"])
     assert (cara.company.name, cara.owner_id) == ("Südwind AG", admin.pk)
     assert sorted(Contact.objects.values_list("email", flat=True)) == ["anna@ex.example", "cara@ex.example"]
+    assert multiprocessing.active_children() == []
+
+
+def test_a_file_unreadable_further_on_fails_before_a_row_is_written(admin, monkeypatch):
+    """The reading process starts before the rows are counted; every row is still counted before the first is
+    written, so bytes that are not UTF-8 at row 3,000 fail the import with nothing written."""
+    monkeypatch.setattr(engine, "BATCH_SIZE", 100)
+    data = ("Email\n" + "".join(f"p{i}@ex.example\n" for i in range(2998))).encode() + b"bad\xff\xfe@ex.example\n"
+    imp = upload(admin, data)
+    assert imp.encoding == "cp1252"  # (as detected from the whole file; read as UTF-8, as if the user chose it)
+    Import.objects.filter(pk=imp.pk).update(encoding="utf-8")
+    services.start_import(actor=admin, imp=imp, enqueue=False)
+    done = engine.run(imp.pk)
+    assert done.status == "failed" and re.fullmatch(r"Near line \d+: the file is not valid utf-8 text\.", done.error)
+    assert done.created == 0 and Contact.objects.count() == 0
     assert multiprocessing.active_children() == []

@@ -413,18 +413,20 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
                 stages = writer.timer.seconds
                 if imp.written_at is None:
                     counting = time.perf_counter()
-                    imp.total_rows = source.count()
-                    stages["count rows"] = time.perf_counter() - counting
-                    Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
                     threaded = connection.vendor == "postgresql"
                     produce = functools.partial(_prepared_batches, writer, source, skip)
-                    ahead: _Ahead | _Forked
-                    if (threaded and isinstance(writer, ContactWriter) and _can_fork()
-                            and imp.total_rows - skip >= FORK_MIN_ROWS):
-                        ahead = _Forked(writer, produce)
-                    else:
-                        ahead = _Ahead(produce, threaded=threaded)
+                    ahead: _Ahead | _Forked | None = None
                     try:
+                        if (threaded and isinstance(writer, ContactWriter) and _can_fork()
+                                and source.count(limit=skip + FORK_MIN_ROWS) - skip >= FORK_MIN_ROWS):
+                            ahead = _Forked(writer, produce)  # (it reads ahead while this process counts)
+                        # every row is counted before the first is written (a file unreadable further on
+                        # fails here, with nothing written)
+                        imp.total_rows = source.count()
+                        stages["count rows"] = time.perf_counter() - counting
+                        Import.objects.filter(pk=imp.pk).update(total_rows=imp.total_rows)
+                        if ahead is None:
+                            ahead = _Ahead(produce, threaded=threaded)
                         with _short_switches(threaded):
                             while True:
                                 try:
@@ -442,8 +444,9 @@ def run(import_id: int, *, on_progress: Callable[[Import], None] | None = None, 
                                     ahead.close()
                                     ahead = _Ahead(functools.partial(_prepared_batches, writer, source, total.rows))
                     finally:
-                        ahead.close()
-                        stages["read, normalise and check (alongside the writes)"] = ahead.seconds
+                        if ahead is not None:
+                            ahead.close()
+                            stages["read, normalise and check (alongside the writes)"] = ahead.seconds
                         if isinstance(ahead, _Forked):
                             reader = {"cpu_seconds": ahead.cpu_seconds, "peak_rss_mb": ahead.peak_rss_mb}
             except Cancelled:

@@ -16,6 +16,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -186,8 +187,9 @@ class Source:
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         raise NotImplementedError
 
-    def count(self) -> int:
-        return sum(1 for _ in self.rows())
+    def count(self, limit: int | None = None) -> int:
+        """The data rows (at most ``limit``)."""
+        return sum(1 for _ in itertools.islice(self.rows(), limit))
 
 
 class CsvSource(Source):
@@ -446,12 +448,14 @@ class VcfSource(Source):
             for number, card in parse_vcards(f):
                 yield number, vcard_row(card)
 
-    def count(self) -> int:
+    def count(self, limit: int | None = None) -> int:
         n = 0
         with open(self.path, encoding=self.encoding, errors="replace") as f:
             for line in f:
                 if line[:11].upper() == "BEGIN:VCARD":
                     n += 1
+                    if n == limit:
+                        break
         return n
 
 
