@@ -142,3 +142,69 @@ def test_serve_refuses_to_start_when_a_migration_fails(tmp_path):
     assert "Traceback" not in message
     assert len(message.splitlines()) == 1
     assert "Kith is running" not in proc.stdout
+
+
+def _upload(url: str, token: str, path: Path) -> dict:
+    """POST /api/v1/imports as multipart/form-data (object_type, file)."""
+    import urllib.request
+
+    boundary = "kith-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"object_type\"\r\n\r\ncontact\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(url + "/api/v1/imports", data=body, method="POST", headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_an_import_the_server_stops_midway_is_queued_again_and_the_next_server_finishes_it(env, tmp_path):
+    """kith serve's worker is killed at the end of its grace period (KITH_WORKER_STOP_SECONDS) in the middle of
+    an import: the import's job goes back to the queue at once (not after the 15-minute stale limit), and the
+    next kith serve resumes it after its last committed batch: every row once."""
+    import time
+
+    env = {**env, "KITH_WORKER_STOP_SECONDS": "0.5"}
+    rows = 60_000
+    path = tmp_path / "people.csv"
+    path.write_text("First Name,Last Name,Email\n" + "".join(f"P{i},Stop,p{i}@stop.example\n" for i in range(rows)))
+    server = Server(env).start()
+    try:
+        server.wait_healthy()  # (it has migrated the new database)
+        assert kith("user", "create", "stop@example.com", "--password", "Stop-start-2026!", "--role", "admin",
+                    env=env).returncode == 0
+        token = kith("token", "create", "stop@example.com", env=env).stdout.strip().splitlines()[-1].split()[-1]
+        auth = {"Authorization": f"Bearer {token}"}
+        imp = _upload(server.url, token, path)
+        status, body = http("POST", f"{server.url}/api/v1/imports/{imp['id']}/start", {}, auth)
+        assert status == 202, body
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # stop the server once the import is under way
+            got = json.loads(http("GET", f"{server.url}/api/v1/imports/{imp['id']}", None, auth)[1])
+            if got["status"] == "running" and got["progress"]["rows_done"] > 0:
+                break
+            assert got["status"] in ("queued", "running"), got
+            time.sleep(0.05)
+    finally:
+        server.stop()
+    out = server.output()
+    assert re.search(r"1 background job\(s\) of worker \d+ were stopped before they ended and are queued again", out), out
+    job = kith("shell", "-c", "from kith.core.models import Job; j = Job.objects.get(name='imports.run'); "
+                              "print(j.status, '|', j.last_error)", env=env)
+    assert job.stdout.strip().splitlines()[-1] == "queued | its worker process ended while it ran; re-queued", (
+        job.stdout + job.stderr)
+
+    again = Server(env).start()
+    try:
+        again.wait_healthy()
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            got = json.loads(http("GET", f"{again.url}/api/v1/imports/{imp['id']}", None, auth)[1])
+            if got["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.3)
+    finally:
+        again.stop()
+    assert (got["status"], got["counts"]["created"], got["counts"]["failed"]) == ("done", rows, 0), got
+    count = kith("shell", "-c", "from kith.contacts.models import Contact; print(Contact.objects.count())", env=env)
+    assert count.stdout.strip().splitlines()[-1] == str(rows), count.stdout + count.stderr

@@ -9,7 +9,8 @@
   the candidate is picked with SELECT … FOR UPDATE SKIP LOCKED so many workers do not queue on one row.
 - Retries: a failing job is re-queued with exponential backoff (30 s × 2^attempt, capped at 1 h) until
   max_attempts, then marked failed with the error; an admin can retry it.
-- A worker that died mid-job: rows running for longer than STALE_AFTER are re-queued. A job that runs
+- A worker that died mid-job: rows running for longer than STALE_AFTER are re-queued (at once, when `kith
+  serve` stopped or lost that worker process: requeue_of_process). A job that runs
   longer (a million-row import) calls heartbeat() now and then, so it is not taken for dead and run twice.
 - Periodic jobs: @periodic("name", every=timedelta(...)) keeps exactly one pending row per name
   (unique_key), re-scheduled after each run.
@@ -147,6 +148,15 @@ def requeue_stale() -> int:
     cutoff = timezone.now() - STALE_AFTER
     return Job.objects.filter(status=Job.Status.RUNNING, locked_at__lt=cutoff).update(
         status=Job.Status.QUEUED, locked_by="", last_error="worker stopped while running; re-queued"
+    )
+
+
+def requeue_of_process(pid: int) -> int:
+    """Re-queue the jobs a worker process of this machine (``pid``) was running when it ended: stopped by
+    `kith serve` at the end of its grace period, or dead. They need not wait STALE_AFTER; an import run
+    again resumes after its last committed batch."""
+    return Job.objects.filter(status=Job.Status.RUNNING, locked_by__startswith=f"{socket.gethostname()}:{pid}:").update(
+        status=Job.Status.QUEUED, locked_by="", last_error="its worker process ended while it ran; re-queued"
     )
 
 

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError, SystemCheckEr
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from kith.core import jobs
 from kith.core.management.util import database_label, database_problem
 
 
@@ -233,12 +234,32 @@ class WorkerSupervisor:
             for i, proc in enumerate(self.procs):
                 if proc is not None and proc.poll() is not None:
                     self.stderr.write(f"A background-job worker exited (code {proc.returncode}); restarting it.")
+                    self._requeue(proc)
                     if self.stopping.wait(delay):
                         return
                     delay = min(delay * 2, 60)
                     self._spawn(i)
 
-    def stop(self, timeout: float = 30) -> None:
+    def _requeue(self, proc: subprocess.Popen) -> None:
+        """The jobs the ended worker process was running go back to the queue now (not after the stale
+        limit): the next worker, or the next `kith serve`, takes them up."""
+        try:
+            requeued = jobs.requeue_of_process(proc.pid)
+        except Exception as exc:  # (the database is gone too: the stale limit re-queues them later)
+            self.stderr.write(f"Could not re-queue the jobs of worker {proc.pid}: {exc}")
+            return
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connections.close_all()
+        if requeued:
+            self.stderr.write(f"{requeued} background job(s) of worker {proc.pid} were stopped before they ended "
+                              "and are queued again.")
+
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM to each worker (it finishes the job in progress), then, after ``timeout`` seconds
+        (KITH_WORKER_STOP_SECONDS, 30), kill; a killed worker's jobs are queued again."""
+        if timeout is None:
+            timeout = float(os.environ.get("KITH_WORKER_STOP_SECONDS", "30"))
         self.stopping.set()
         running = [p for p in self.procs if p is not None and p.poll() is None]
         for proc in running:
@@ -250,3 +271,4 @@ class WorkerSupervisor:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+                self._requeue(proc)
