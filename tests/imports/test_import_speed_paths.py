@@ -349,3 +349,48 @@ def test_a_batch_whose_email_exists_is_written_again_after_looking_up_and_makes_
     assert Contact.objects.get(email="cat@hope.example").company.name == "Gamma"
     assert Contact.objects.get(email="eve@hope.example").company.name == "Alpha"
     assert Contact.objects.filter(email="old@hope.example").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_company_an_import_creates_is_complete_owned_recorded_and_found(admin):
+    """engine.ContactWriter.new_company builds companies from a template instance: each is a whole Company
+    (the model's defaults, its own custom fields), owned by the importer, with its "create" history and its
+    search document."""
+    from kith.contacts.models import Company
+
+    text = "First Name,Email,Company Name,Company Domain\nAnn,ann@tpl.example,Template Works,tplworks.example\n" \
+           "Ben,ben@tpl.example,Other Co,\n"
+    imp = run(admin, upload(admin, text), mapping={"First Name": "first_name", "Email": "email",
+                                                    "Company Name": "company", "Company Domain": "company_domain"})
+    assert (imp.status, imp.created, imp.companies_created) == ("done", 2, 2)
+    works, other = Company.objects.get(name="Template Works"), Company.objects.get(name="Other Co")
+    assert (works.domain, works.website, works.owner, works.version, works.custom_fields) == (
+        "tplworks.example", "https://tplworks.example", admin, 1, {})
+    assert (other.domain, other.website, other.owner) == ("", "", admin)
+    writer = engine.ContactWriter(imp, admin, ["Email"])
+    one, two = (writer.new_company(n, "", works.created_at) for n in ("One", "Two"))
+    assert one.custom_fields == {} and one.custom_fields is not two.custom_fields  # (each its own dict)
+    entry = AuditEntry.objects.get(object_id=works.pk, content_type__model="company", action="create")
+    assert entry.actor == admin and {k: v["new"] for k, v in entry.changes.items()} == {
+        "name": "Template Works", "domain": "tplworks.example", "website": "https://tplworks.example",
+        "owner": {"id": admin.pk, "label": str(admin)}}
+    assert ("company", works.pk) in [(k, i) for k, i, _ in search.search("template works")]
+    assert Contact.objects.get(email="ann@tpl.example").company == works
+
+
+@pytest.mark.django_db
+def test_a_created_companys_history_json_is_the_generic_diffs(admin):
+    """_company_json (built in one pass) gives what encoding the generic diff of the company's state gives."""
+    from kith.imports.models import Import
+
+    imp = Import.objects.create(created_by=admin, object_type="contact", file_name="x.csv", mapping={})
+    writer = engine.ContactWriter(imp, admin, ["Email"])
+    now = imp.created_at
+    companies = [writer.new_company("Ünïcode \"Quoted\" \\ Co", "uni.example", now),
+                 writer.new_company("Plain", "", now)]
+    ownerless = writer.new_company("Nobody's", "nb.example", now)
+    ownerless.owner = None
+    for c in [*companies, ownerless]:
+        for _ in range(2):  # the second time from the cached affixes and owner
+            assert writer._company_json(c) == engine._json(
+                writer._changes({}, writer._company_state(c), writer.company_labels))

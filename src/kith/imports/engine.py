@@ -45,6 +45,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F
+from django.db.models.base import ModelState
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -1029,6 +1030,8 @@ class CompanyCache:
                                     .order_by("-pk").values_list("pk", "name", "lname")):
                 self.by_name[lname] = (pk, name)  # ordered by -pk: the oldest wins
         created = []
+        new_company = self.w.new_company
+        now = timezone.now()
         for r in rows:
             name, domain = r.clean.pop("_company", ""), r.clean.pop("_company_domain", "")
             if not name and not domain:
@@ -1043,9 +1046,7 @@ class CompanyCache:
                     hit = (self.fake_id, label)
                     self.fake_id -= 1
                 else:
-                    obj = Company(name=label[:200], domain=domain, website=f"https://{domain}" if domain else "",
-                                  owner=self.w.actor if getattr(self.w.actor, "pk", None) else None)
-                    obj.created_at = obj.updated_at = timezone.now()
+                    obj = new_company(label[:200], domain, now)
                     created.append(obj)
                     hit = (obj, label)
                 if name:
@@ -1095,6 +1096,8 @@ class ContactWriter(BaseWriter):
         self.cf_labels = {f.key: f.label for f in self.cf.values()}
         self.company_labels = {**Company.audit_fields, "tags": "Tags"}
         self._stubs: dict[int, Any] = {}
+        self._company_template: tuple[dict[str, Any], Any] | None = None
+        self._company_affixes: dict[str, tuple[str, str]] | None = None  # history: a company key's JSON around its value
         self._row_template: tuple[list[Any], dict[str, int]] | None = None
         self._columns: list[str] = []
         self._json_at: set[str] = set()
@@ -1445,6 +1448,27 @@ class ContactWriter(BaseWriter):
         obj._hidden = True
         return True
 
+    def new_company(self, name: str, domain: str, now) -> Any:
+        """An unsaved Company the import creates to link contacts to (owner: the importer), made from a template
+        instance's attributes: the model's __init__ with its owner costs 30 µs, a third of what writing the
+        company costs (a file with a new company every other row has tens of thousands)."""
+        if self._company_template is None:
+            actor = self.actor if getattr(self.actor, "pk", None) else None
+            template = self.Company(name="", domain="", website="", owner=actor)
+            self._company_template = ({k: v for k, v in template.__dict__.items() if k != "_state"}, actor)
+        values, owner = self._company_template
+        obj = self.Company.__new__(self.Company)
+        obj.__dict__.update(values)
+        for k, v in values.items():  # (a field's default dict or list is the object's own)
+            if isinstance(v, dict | list):
+                obj.__dict__[k] = type(v)(v)
+        obj._state = ModelState()
+        if owner is not None:
+            obj._state.fields_cache["owner"] = owner
+        obj.name, obj.domain, obj.website = name, domain, f"https://{domain}" if domain else ""
+        obj.created_at = obj.updated_at = now
+        return obj
+
     def _insert_companies(self, objs: list) -> int:
         if not objs or self.dry_run:
             return 0
@@ -1453,13 +1477,32 @@ class ContactWriter(BaseWriter):
             obj.pk = pk
         fields = list(Company._meta.concrete_fields)
         bulk.copy_rows(Company._meta.db_table, [f.column for f in fields], db_rows(fields, objs))
-        audit.record_many(Company, [
-            (o.pk, str(o), "create", self._changes({}, self._company_state(o), self.company_labels)) for o in objs
-        ], actor=self.actor)
+        audit.record_many(Company, [(o.pk, str(o), "create", self._company_json(o)) for o in objs], actor=self.actor)
         index_new("company", objs, self.words)
         ImportChange.objects.create(imp_id=self.imp.pk, model="company", kind="created",
                                     record_ids=[o.pk for o in objs])
         return len(objs)
+
+    def _company_json(self, o) -> str:
+        """_json(self._changes({}, self._company_state(o), self.company_labels)) in one pass, as _created_json
+        builds a contact's (keys in order: domain, name, owner, website; empty ones left out)."""
+        if self._company_affixes is None:
+            self._company_affixes = {k: (_json(k) + ': {"old": null, "new": ',
+                                         ', "label": ' + _json(self.company_labels.get(k, k)) + "}")
+                                     for k in ("domain", "name", "owner", "website")}
+        affixes = self._company_affixes
+        parts = []
+        for key, val in (("domain", o.domain), ("name", o.name), ("owner", o.owner_id), ("website", o.website)):
+            if not val:
+                continue
+            if key == "owner":
+                text = self._owner_json.get(val)
+                if text is None:
+                    text = self._owner_json[val] = _json({"id": val, "label": str(o.owner)})
+            else:
+                text = _json_str(val)
+            parts.append(affixes[key][0] + text + affixes[key][1])
+        return "{" + ", ".join(parts) + "}"
 
     def _company_state(self, o) -> dict:
         return {k: v for k, v in (("name", o.name), ("domain", o.domain), ("website", o.website),
