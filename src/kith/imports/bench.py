@@ -5,8 +5,9 @@
 1. writes a CSV of N contacts shaped like a HubSpot export (names from every culture of the demo data,
    unique emails, phones in national formats, a company name from a pool of N/20, city, country,
    lifecycle stage, owner email);
-2. PostgreSQL only: the physical limit — ``COPY`` of the same N rows, already normalised, into the same
-   contacts table with all its indexes, in one transaction that is then rolled back;
+2. PostgreSQL only: the physical limit — ``COPY`` of the same N rows, already normalised, as COPY text, each
+   linked to its company, into the same contacts table with all its indexes, in one transaction that is then
+   rolled back;
 3. Kith's import of that file end to end (``kith import contacts FILE``'s path: detection, mapping,
    normalisation and validation, duplicate matching on email, company linking and creation, history rows,
    search index, undo log, batches of 8,000 rows on SQLite and 2,000 on PostgreSQL, each in its own

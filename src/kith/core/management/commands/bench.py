@@ -188,9 +188,11 @@ def render_imports(runs: dict[str, Any], names: dict[str, str]) -> list[str]:
         "undo log, in batches (8,000 rows on SQLite, 2,000 on PostgreSQL), each its own transaction: when it "
         "ends every record exists (lists, "
         "filters, API, exports). **Index**: each new contact's history row and search document. The physical "
-        "limit: a raw `COPY` of the same rows, already normalised, into the same contacts table with all its "
-        "indexes and foreign keys checked (rolled back); its rows link no company, so it checks one foreign key "
-        "a row (the owner) where the import's rows check two. On PostgreSQL, from 10,000 rows, the import reads "
+        "limit: a raw `COPY` of the same rows, already normalised and turned into COPY text, into the same "
+        "contacts table with all its indexes and foreign keys checked (rolled back); each row links its company, "
+        "as the import's do (the file's companies are inserted first, not timed). Until 2026-11-23 the raw COPY "
+        "linked no company and sent its rows through psycopg's write_row: about 7% faster than now, measured "
+        "alternately. On PostgreSQL, from 10,000 rows, the import reads "
         "and checks the rows in a forked process, and builds the second phase's rows in another, while its "
         "own process works with the database.",
         "",
@@ -220,7 +222,7 @@ def render_imports(runs: dict[str, Any], names: dict[str, str]) -> list[str]:
             lines += [f"{names[db]}'s helper processes: the reading process peaked at "
                       f"{imp['helper_rss_peak_mb']:,.0f} MB resident (much of it pages it shares with the process "
                       f"that forked it); the import's processes together peaked at {imp['pss_peak_mb']:,.0f} MB "
-                      "(proportional set size, sampled after each batch: a shared page counts once).", ""]
+                      "(proportional set size, sampled every 0.2 s: a shared page counts once).", ""]
     for db, r in results.items():
         stages = r.get("import", {}).get("stages")
         if stages:
