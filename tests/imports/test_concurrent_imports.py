@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
+from tests.threads import run_in_threads
 
 from kith.contacts.models import Company, Contact
 from kith.core.models import Role, User
@@ -41,24 +42,9 @@ def test_two_imports_at_once_create_each_new_company_once(monkeypatch):
         return real(self, objs)
 
     monkeypatch.setattr(engine.ContactWriter, "_insert_companies", insert_companies)
-    results, errors = {}, []
-
-    def run(imp):
-        try:
-            results[imp.pk] = engine.run(imp.pk)
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(imp,)) for imp in imports]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    assert [(r.status, r.created) for r in results.values()] == [("done", 30), ("done", 30)]
-    assert sorted(r.companies_created for r in results.values()) == [0, 30]
+    results = run_in_threads(lambda imp: engine.run(imp.pk), imports)
+    assert [(r.status, r.created) for r in results] == [("done", 30), ("done", 30)]
+    assert sorted(r.companies_created for r in results) == [0, 30]
     assert Company.objects.filter(name__startswith="Concurrent").count() == 30
     # each company has both imports' contacts
     assert {Contact.objects.filter(company__name=name).count() for name in names} == {2}

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.utils import timezone
+from tests.threads import run_in_threads
 
 from kith.core.errors import ConflictError, PermissionDenied, ValidationError
 from kith.core.models import AuditEntry
@@ -174,26 +175,11 @@ def test_numbers_stay_unique_when_two_people_create_quotes_at_once(admin):
         pytest.skip("SQLite runs one writer at a time; the lock matters on PostgreSQL")
     deals = [deal_with_items(admin, ITEMS[:1], name=f"Deal {i}") for i in range(2)]
     barrier = threading.Barrier(2)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
 
-    def work(d):
-        from django.db import connection as conn
+    def work(d) -> list[str]:
+        barrier.wait()
+        return [services.create_quote(actor=admin, deal=d).number for _ in range(6)]
 
-        try:
-            barrier.wait()
-            for _ in range(6):
-                numbers.append(services.create_quote(actor=admin, deal=d).number)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=work, args=(d,)) for d in deals]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    numbers = [n for made in run_in_threads(work, deals) for n in made]
     year = timezone.localdate().year
     assert sorted(numbers) == [f"Q-{year}-{i:04d}" for i in range(1, 13)]
