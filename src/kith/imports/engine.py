@@ -1096,7 +1096,7 @@ class ContactWriter(BaseWriter):
         self.cf_labels = {f.key: f.label for f in self.cf.values()}
         self.company_labels = {**Company.audit_fields, "tags": "Tags"}
         self._stubs: dict[int, Any] = {}
-        self._company_template: tuple[dict[str, Any], Any] | None = None
+        self._company_template: tuple[dict[str, Any], list[str], Any] | None = None
         self._company_affixes: dict[str, tuple[str, str]] | None = None  # history: a company key's JSON around its value
         self._row_template: tuple[list[Any], dict[str, int]] | None = None
         self._columns: list[str] = []
@@ -1332,11 +1332,10 @@ class ContactWriter(BaseWriter):
         counts = Counts()
         # Existing contacts this part touches: by the match key, and by email (unique among live contacts).
         matches: dict[str, Any] = {}
-        keys = [r.key for r in rows if r.key]
-        emails = [r.clean["email"] for r in rows if r.clean.get("email")]
+        # (without look_up, _write_hopefully's first try: none)
+        keys = [r.key for r in rows if r.key] if look_up else []
+        emails = [r.clean["email"] for r in rows if r.clean.get("email")] if look_up else []
         existing_by_email: dict[str, tuple[int, str]] = {}
-        if not look_up:  # (_write_hopefully)
-            emails = keys = []
         if emails and self.match_on != "email":  # (matching on email finds these below)
             hits = self._existing("email", emails)
             if hits:
@@ -1455,13 +1454,14 @@ class ContactWriter(BaseWriter):
         if self._company_template is None:
             actor = self.actor if getattr(self.actor, "pk", None) else None
             template = self.Company(name="", domain="", website="", owner=actor)
-            self._company_template = ({k: v for k, v in template.__dict__.items() if k != "_state"}, actor)
-        values, owner = self._company_template
+            values = {k: v for k, v in template.__dict__.items() if k != "_state"}
+            mutable = [k for k, v in values.items() if isinstance(v, dict | list)]  # (custom_fields: {})
+            self._company_template = (values, mutable, actor)
+        values, mutable, owner = self._company_template
         obj = self.Company.__new__(self.Company)
         obj.__dict__.update(values)
-        for k, v in values.items():  # (a field's default dict or list is the object's own)
-            if isinstance(v, dict | list):
-                obj.__dict__[k] = type(v)(v)
+        for k in mutable:  # (a field's default dict or list is the object's own)
+            obj.__dict__[k] = type(values[k])(values[k])
         obj._state = ModelState()
         if owner is not None:
             obj._state.fields_cache["owner"] = owner

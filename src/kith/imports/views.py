@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from kith.activities.templatetags.activities_tags import duration
 from kith.core import permissions
 from kith.core.errors import ConflictError
 from kith.core.models import CustomField
@@ -424,12 +425,8 @@ NO_WORKER_AFTER = 15  # seconds an import waits with no job running before the p
 
 
 def duration_text(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s" if seconds % 60 else f"{seconds // 60} min"
-    return f"{seconds // 3600} h {round(seconds % 3600 / 60)} min"
+    """"40 s", "1 min 35 s", "2 h 5 min": the activities' duration filter, to the nearest second."""
+    return duration(round(seconds))
 
 
 def _status_context(request, imp: Import) -> dict[str, Any]:
