@@ -190,3 +190,57 @@ def test_upload_refuses_empty_header_only_and_corrupt_xlsx(admin):
             upload(admin, content, name)
         assert message in exc.value.message_dict["file"][0]
     assert set(imports_dir().iterdir()) == stored_before  # refused uploads are not kept
+
+
+COUNT_CASES = {
+    "plain": "Name,Email\nAda,a@x.io\nBo,b@x.io\n",
+    "no final newline": "Name,Email\nAda,a@x.io\nBo,b@x.io",
+    "windows lines": "Name,Email\r\nAda,a@x.io\r\nBo,b@x.io\r\n",
+    "windows blank lines": "\r\nName,Email\r\n\r\n , \r\nAda,a@x.io\r\n\r\n,\r\nBo,b@x.io\r\n\r\n",
+    "blank lines anywhere": "\n \n,,\nName,Email\n\nAda,a@x.io\n , \t,\n\n\nBo,b@x.io\n\n,\n",
+    "blank last line without newline": "Name,Email\nAda,a@x.io\n , ",
+    "unicode spaces are blank": "Name,Email\n\u00a0,\u2003\nAda,a@x.io\n",
+    "other line separators are not lines": "Name,Note\nAda,one\u2028two\x1cthree\x85four\n",
+    "header only": "Name,Email\n",
+    "quoted newlines": 'Name,Note\nAda,"one\ntwo"\nBo,x\n',
+    "lone carriage returns": "Name,Email\rAda,a@x.io\rBo,b@x.io\r",
+    "mixed line ends": "Name,Email\r\nAda,a@x.io\rBo,b@x.io\n",
+}
+
+
+@pytest.mark.parametrize("name", list(COUNT_CASES))
+@pytest.mark.parametrize("chunk", [3, 7, 1024 * 1024])
+def test_count_equals_the_rows_read(tmp_path, monkeypatch, name, chunk):
+    """count() (by lines where it can, for a file without quotes, lone carriage returns or NULs) gives the
+    number of rows rows() yields, whatever the line ends, blank lines and where a chunk of the file ends."""
+    monkeypatch.setattr(readers, "CHUNK_CHARS", chunk)
+    path = tmp_path / "people.csv"
+    path.write_text(COUNT_CASES[name], encoding="utf-8", newline="")
+    src = readers.open_source(path, "csv", "utf-8", ",")
+    by_lines = src._count_lines()
+    assert (by_lines is None) == (name in ("quoted newlines", "lone carriage returns", "mixed line ends"))
+    assert src.count() == len(list(src.rows())) == readers.Source.count(src)
+
+
+def test_count_by_lines_of_other_delimiters(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("Name|Email\n||\n | \nAda|a@x.io\n\t|\nBo|\n", encoding="utf-8")
+    src = readers.open_source(path, "csv", "utf-8", "|")
+    assert src._count_lines() == len(list(src.rows())) == 2
+
+
+def test_count_leaves_files_it_cannot_count_by_lines_to_the_csv_reader(tmp_path):
+    """A cell longer than the limit and bytes that are not the file's encoding are found by counting, with
+    the line they are on, before anything is written."""
+    path = tmp_path / "long.csv"
+    path.write_text("Name,Note\nAda,short\nBo," + "x" * (readers.MAX_FIELD + 10) + "\n", encoding="utf-8")
+    src = readers.open_source(path, "csv", "utf-8", ",")
+    assert src._count_lines() is None
+    with pytest.raises(readers.FileProblem, match="Line 3"):
+        src.count()
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"Name,Note\n" + b"Ada,fine\n" * 5000 + b"Bo,\xff\xfe broken\n")
+    src = readers.open_source(path, "csv", "utf-8", ",")
+    assert src._count_lines() is None
+    with pytest.raises(readers.FileProblem, match="not valid utf-8"):
+        src.count()

@@ -648,13 +648,15 @@ class _Forked:
         _set_aside_connections()
         self.receiver.close()
         started = time.perf_counter()
-        portable = self.writer.portable
+        portable, slim = self.writer.portable, self.writer.slim  # type: ignore[attr-defined]
         try:
             for batch in produce():
                 # in pieces: unpickling one is a single call that holds the parent's GIL throughout
                 pieces = [pickle.dumps([portable(r) for r in batch[i:i + PICKLE_PIECE]], protocol=5)
                           for i in range(0, len(batch), PICKLE_PIECE)]
-                sender.send_bytes(b"i" + pickle.dumps(pieces, protocol=5))
+                slim_pieces = [pickle.dumps([slim(r) for r in batch[i:i + PICKLE_PIECE]], protocol=5)
+                               for i in range(0, len(batch), PICKLE_PIECE)]
+                sender.send_bytes(b"i" + pickle.dumps((slim_pieces, pieces), protocol=5))
             usage = resource.getrusage(resource.RUSAGE_SELF)
             sender.send_bytes(b"e" + pickle.dumps((time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
                                                    usage.ru_maxrss / 1024)))
@@ -687,7 +689,7 @@ class _Forked:
                     # (S301: the bytes come from this import's own child, through a pipe only the two hold)
                     value = pickle.loads(data[1:])  # noqa: S301
                 if kind == b"i":
-                    value = _Batch(self.writer, value)
+                    value = _Batch(self.writer, *value)
             except BaseException as exc:  # e.g. an owner the child knew and this process does not
                 kind, value = b"X", exc  # (the child may still be sending: close() stops it)
             if not _put_unless_stopped(self.queue, self.stop, (kind, value)) or kind != b"i":
@@ -718,19 +720,29 @@ class _Forked:
 
 
 class _Batch(list):
-    """A batch of Rows from the forked reader, kept also as the pickled pieces it came in: again() restores
-    the rows as they were prepared (the rows themselves have no cells, and a write the database refuses
-    changes them)."""
+    """A batch of rows from the forked reader (a contact import), in two forms. The list holds them slim
+    (ContactWriter.slim: what writing a new contact needs; a tenth of the time to unpickle), and the pickled
+    pieces of the whole rows are kept: in_full() gives rows that may update a contact (once emails are looked
+    up), again() rows as they were prepared (the rows themselves have no cells, and a write the database
+    refuses changes them)."""
 
-    def __init__(self, writer: BaseWriter, pieces: list[bytes]):
+    def __init__(self, writer: BaseWriter, slim_pieces: list[bytes], pieces: list[bytes]):
         super().__init__()
         self.pieces = pieces
-        self.extend(self.again(writer))
+        self._full: dict[int, Row] | None = None
+        restored = writer.restored_slim  # type: ignore[attr-defined]
+        # (S301: the bytes come from this import's own child, through a pipe only the two hold)
+        self.extend(restored(t) for piece in slim_pieces for t in pickle.loads(piece))  # noqa: S301
 
     def again(self, writer: BaseWriter) -> list[Row]:
         restored = writer.restored
-        # (S301: the bytes come from this import's own child, through a pipe only the two hold)
         return [restored(t) for piece in self.pieces for t in pickle.loads(piece)]  # noqa: S301
+
+    def in_full(self, writer: BaseWriter, rows: list[Row]) -> list[Row]:
+        """The whole rows of these slim ones (each restored once per batch)."""
+        if self._full is None:
+            self._full = {r.number: r for r in self.again(writer)}
+        return [self._full[r.number] for r in rows]
 
 
 class _ReaderDied(RuntimeError):
@@ -1237,9 +1249,27 @@ class ContactWriter(BaseWriter):
             self.clean_row(row)
             row.key = self.match_key(row)
             row.values = {}  # read by clean_row only; a batch holds thousands of these
+            c = row.clean
+            if not row.problems and not (c.get("first_name") or c.get("last_name") or c.get("email")):
+                row.fail(self.col("first_name") if "first_name" in self.targets else "", "",
+                         "Enter a first name, a last name or an email.")
             if self._tail is not None and not row.problems:
                 row.copy = self._copy_text(row.clean)
         row.cleaned = True
+
+    def slim(self, row: Row) -> tuple:
+        """What writing a prepared row as a new contact needs of it, as plain data (see _Batch)."""
+        c = row.clean
+        return (row.number, row.problems, row.key, row.copy, c.get("email"), c.get("_company"),
+                c.get("_company_domain"), c.get("tags"), c.get("custom_fields"))
+
+    def restored_slim(self, data: tuple) -> Row:
+        """The slim Row that slim() made ``data`` of."""
+        number, problems, key, copy, *values = data
+        clean = {k: v for k, v in zip(self.SLIM_KEYS, values, strict=True) if v is not None}
+        return Row(number, [], {}, problems, clean, True, key, copy)
+
+    SLIM_KEYS = ("email", "_company", "_company_domain", "tags", "custom_fields")
 
     # 2. a batch ------------------------------------------------------------------------------------
     def write_batch(self, rows: list[Row]) -> Counts:
@@ -1253,14 +1283,10 @@ class ContactWriter(BaseWriter):
                 cur.execute("SET LOCAL enable_seqscan = off")
         counts = Counts()
         good: list[Row] = []
+        batch = rows if isinstance(rows, _Batch) else None  # (its rows are slim)
         for r in rows:
             if not r.cleaned:
                 self.prepare(r)
-            if not r.problems:
-                c = r.clean
-                if not (c.get("first_name") or c.get("last_name") or c.get("email")):
-                    r.fail(self.col("first_name") if "first_name" in self.targets else "", "",
-                           "Enter a first name, a last name or an email.")
             if r.problems:
                 counts.failed += 1
             else:
@@ -1281,7 +1307,13 @@ class ContactWriter(BaseWriter):
                     if email:
                         keys.add(email)
                     part.append(r)
-            sub = self._write_part(part)
+            sub = self._write_hopefully(part) if self.hopeful else None
+            if sub is None:  # emails are looked up: a row may update a contact (a slim row has too little)
+                if batch is not None:
+                    part = batch.in_full(self, part)
+                with self.timer("match and check duplicates"):
+                    plan = self._plan(part)
+                sub = self._apply(*plan)
             counts.created += sub.created
             counts.updated += sub.updated
             counts.skipped += sub.skipped
@@ -1291,15 +1323,6 @@ class ContactWriter(BaseWriter):
             good = rest
         self.save_problems(failed_rows)
         return counts
-
-    def _write_part(self, rows: list[Row]) -> Counts:
-        if self.hopeful:
-            counts = self._write_hopefully(rows)
-            if counts is not None:
-                return counts
-        with self.timer("match and check duplicates"):
-            plan = self._plan(rows)
-        return self._apply(*plan)
 
     def _write_hopefully(self, rows: list[Row]) -> Counts | None:
         """PostgreSQL, matching on email or not at all: write the rows as if none of their emails were a live
