@@ -74,13 +74,13 @@ def test_a_forked_import_writes_every_value_history_and_search_document(admin, m
 
 
 def test_the_helper_processes_cannot_use_the_database_nor_break_the_importers_connection(admin, monkeypatch):
-    real = engine.ContactWriter.clean_row
+    real = engine.ContactWriter.clean_rows
 
-    def clean_row(self, row):
+    def clean_rows(self, rows):
         Contact.objects.count()  # a query in the reading process
-        real(self, row)
+        real(self, rows)
 
-    monkeypatch.setattr(engine.ContactWriter, "clean_row", clean_row)
+    monkeypatch.setattr(engine.ContactWriter, "clean_rows", clean_rows)
     imp = start(admin, "Email\na@ex.example\nb@ex.example\n")
     done = engine.run(imp.pk)
     assert done.status == "failed"
@@ -92,14 +92,14 @@ def test_the_helper_processes_cannot_use_the_database_nor_break_the_importers_co
 
 
 def test_an_error_in_the_reading_process_fails_the_import_with_its_message(admin, monkeypatch):
-    real = engine.ContactWriter.clean_row
+    real = engine.ContactWriter.clean_rows
 
-    def clean_row(self, row):
-        if row.number == 3:
+    def clean_rows(self, rows):
+        if any(row.number == 3 for row in rows):
             raise LookupError("the third row broke")
-        real(self, row)
+        real(self, rows)
 
-    monkeypatch.setattr(engine.ContactWriter, "clean_row", clean_row)
+    monkeypatch.setattr(engine.ContactWriter, "clean_rows", clean_rows)
     monkeypatch.setattr(engine, "BATCH_SIZE", 1)  # the first row's batch commits before the reader fails
     imp = start(admin, "Email\na@ex.example\nb@ex.example\nc@ex.example\n")
     done = engine.run(imp.pk)
@@ -140,14 +140,14 @@ def _slow_reader(init):
 def test_when_the_reading_process_dies_a_thread_reads_on_after_the_rows_it_sent(admin, monkeypatch):
     import os
 
-    parent, real = os.getpid(), engine.ContactWriter.clean_row
+    parent, real = os.getpid(), engine.ContactWriter.clean_rows
 
-    def clean_row(self, row):
-        if row.number == 4 and os.getpid() != parent:
+    def clean_rows(self, rows):
+        if any(row.number == 4 for row in rows) and os.getpid() != parent:
             os._exit(9)  # the forked reader, as if killed (out of memory, a crash in a native library)
-        real(self, row)
+        real(self, rows)
 
-    monkeypatch.setattr(engine.ContactWriter, "clean_row", clean_row)
+    monkeypatch.setattr(engine.ContactWriter, "clean_rows", clean_rows)
     monkeypatch.setattr(engine, "BATCH_SIZE", 1)  # rows 2 and 3 arrive from the child, the rest from a thread
     imp = start(admin, "Email\n" + "".join(f"p{i}@ex.example\n" for i in range(5)) + "not-an-email\n")
     done = engine.run(imp.pk)

