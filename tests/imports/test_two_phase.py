@@ -88,6 +88,41 @@ def test_a_run_that_died_in_its_second_phase_resumes_there(admin, monkeypatch):
     assert {c.pk for c in people} <= found("marrow")
 
 
+def test_the_companies_an_import_creates_get_their_history_and_search_document_in_the_second_phase(admin,
+                                                                                                   monkeypatch):
+    """Their rows are written with the contacts; their "create" history (dated when they were created) and
+    search documents after every row, once, also when the run resumes there. One deleted in between gets
+    its history but is not found."""
+    from kith.contacts import services as contact_services
+    from kith.contacts.models import Company
+
+    monkeypatch.setattr(engine.BaseWriter, "batch_size", 2)
+    text = "First Name,Email,Company Name\n" + "".join(
+        f"Ria{i},ria{i}@two.example,Lanternfish {i}\n" for i in range(4))
+    imp = upload(admin, text)
+    services.start_import(actor=admin, imp=imp, enqueue=False)
+    with monkeypatch.context() as m:  # the worker dies once every row is written
+        m.setattr(engine.ContactWriter, "index_created", lambda self, **kw: None)
+        engine.run(imp.pk)
+    companies = list(Company.objects.filter(name__startswith="Lanternfish").order_by("name"))
+    assert len(companies) == 4 and Contact.objects.get(email="ria0@two.example").company == companies[0]
+    assert not AuditEntry.objects.filter(content_type__model="company", object_id__in=[c.pk for c in companies])
+    assert not search.search("lanternfish", kinds=["company"])
+    assert ImportChange.objects.filter(imp=imp, model="company", indexed=False).count() == 2  # (a batch each)
+    contact_services.delete_company(company=companies[3], actor=admin)
+    Import.objects.filter(pk=imp.pk).update(status=Import.Status.RUNNING, finished_at=None)
+    imp = engine.run(imp.pk, resume=True)
+    assert (imp.status, imp.companies_created) == ("done", 4)
+    for c in companies:
+        (entry,) = AuditEntry.objects.filter(content_type__model="company", object_id=c.pk, action="create")
+        assert (entry.actor, entry.created_at, entry.changes["name"]["new"]) == (admin, c.created_at, c.name)
+    assert {pk for _, pk, _ in search.search("lanternfish", kinds=["company"])} == {c.pk for c in companies[:3]}
+    assert not ImportChange.objects.filter(imp=imp, indexed=False).exists()
+    imp = engine.run(imp.pk, resume=True)  # (a finished import: nothing is written again)
+    assert AuditEntry.objects.filter(content_type__model="company", action="create",
+                                     object_id__in=[c.pk for c in companies]).count() == 4
+
+
 def test_a_failure_in_the_second_phase_keeps_the_rows_and_says_so(admin, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")

@@ -1551,11 +1551,31 @@ class ContactWriter(BaseWriter):
             obj.pk = pk
         fields = list(Company._meta.concrete_fields)
         bulk.copy_rows(Company._meta.db_table, [f.column for f in fields], db_rows(fields, objs))
-        audit.record_many(Company, [(o.pk, str(o), "create", self._company_json(o)) for o in objs], actor=self.actor)
-        index_new("company", objs, self.words)
+        # (their history rows and search documents: the second phase, as for the contacts; _index_companies)
         ImportChange.objects.create(imp_id=self.imp.pk, model="company", kind="created",
-                                    record_ids=[o.pk for o in objs])
+                                    record_ids=[o.pk for o in objs], indexed=False)
         return len(objs)
+
+    def _index_companies(self) -> None:
+        """The second phase for the companies the first one created (a few per batch of contacts): their
+        "create" history rows, dated when they were created, and search documents (a company deleted since
+        gets none); a transaction for each undo-log row, which is then marked (ImportChange.indexed)."""
+        Company = self.Company
+        todo = ImportChange.objects.filter(imp_id=self.imp.pk, kind="created", model="company",
+                                           indexed=False).order_by("pk")
+        for change_pk, ids in todo.values_list("pk", "record_ids"):
+            objs = list(Company.all_objects.filter(pk__in=ids).select_related("owner").order_by("pk"))
+            try:
+                with transaction.atomic():
+                    if objs:
+                        audit.record_many(Company, [(o.pk, str(o), "create", self._company_json(o)) for o in objs],
+                                          actor=self.actor, at=objs[0].created_at)
+                        index_new("company", [o for o in objs if o.deleted_at is None], self.words)
+                    ImportChange.objects.filter(pk=change_pk).update(indexed=True)
+            except BaseException:
+                self.words.rolled_back()
+                raise
+            self.words.committed()
 
     def _company_json(self, o) -> str:
         """_json(self._changes({}, self._company_state(o), self.company_labels)) in one pass, as _created_json
@@ -1812,10 +1832,12 @@ class ContactWriter(BaseWriter):
     def index_created(self, on_progress: Callable[[], None] | None = None) -> None:
         """For each batch of contacts the first phase created (oldest first; a transaction for each, or for
         every INDEX_GROUP_SQLITE of them on SQLite): their "create" history rows (the same as creating them
-        one by one writes) and their search documents. A batch done is marked (ImportChange.indexed), so a
-        run resumed after a crash continues where it stopped."""
+        one by one writes) and their search documents, after those of the companies it created. A batch done
+        is marked (ImportChange.indexed), so a run resumed after a crash continues where it stopped."""
         global _FORKED_WRITER
         Contact = self.Contact
+        with self.timer("phase 2: companies"):
+            self._index_companies()
         # streamed, twice (a million-row import has 500 of these rows of INDEX_BATCH_SIZE ids each)
         todo = ImportChange.objects.filter(imp_id=self.imp.pk, kind="created", model="contact",
                                            indexed=False).order_by("pk")
