@@ -187,7 +187,7 @@ def render_imports(runs: dict[str, Any], names: dict[str, str]) -> list[str]:
         "normalisation and validation, matching on email, companies linked or created, the contacts and the "
         "undo log, in batches (8,000 rows on SQLite, 2,000 on PostgreSQL), each its own transaction: when it "
         "ends every record exists (lists, "
-        "filters, API, exports). **Index**: each new contact's history row and search document. The physical "
+        "filters, API, exports). **Index**: each new company's and contact's history row and search document. The physical "
         "limit: a raw `COPY` of the same rows, already normalised and turned into COPY text, into the same "
         "contacts table with all its indexes and foreign keys checked (rolled back); each row links its company, "
         "as the import's do (the file's companies are inserted first, not timed). Until 2026-11-23 the raw COPY "
