@@ -657,10 +657,11 @@ class _Forked:
         try:
             for batch in produce():
                 # in pieces: unpickling one is a single call that holds the parent's GIL throughout
-                pieces = [pickle.dumps([portable(r) for r in batch[i:i + PICKLE_PIECE]], protocol=5)
-                          for i in range(0, len(batch), PICKLE_PIECE)]
-                slim_pieces = [pickle.dumps([slim(r) for r in batch[i:i + PICKLE_PIECE]], protocol=5)
-                               for i in range(0, len(batch), PICKLE_PIECE)]
+                pieces, slim_pieces = [], []
+                for i in range(0, len(batch), PICKLE_PIECE):
+                    part = batch[i:i + PICKLE_PIECE]
+                    pieces.append(pickle.dumps([portable(r) for r in part], protocol=5))
+                    slim_pieces.append(pickle.dumps([slim(r) for r in part], protocol=5))
                 sender.send_bytes(b"i" + pickle.dumps((slim_pieces, pieces), protocol=5))
             usage = resource.getrusage(resource.RUSAGE_SELF)
             sender.send_bytes(b"e" + pickle.dumps((time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
@@ -1171,14 +1172,7 @@ class ContactWriter(BaseWriter):
             if "full_name" in v and not (c.get("first_name") or c.get("last_name")):
                 first, last = split_name(v["full_name"])
                 c["first_name"], c["last_name"] = first[:100], last[:100]
-        if "email" in targets:
-            for row in rows:
-                v = row.values
-                if "email" in v:
-                    try:
-                        row.clean["email"] = clean_email(v["email"])
-                    except ValueError as exc:
-                        row.fail(self.col("email"), v["email"], str(exc))
+        self._clean_each(rows, "email", clean_email)
         if "additional_emails" in targets:
             for row in rows:
                 v, c = row.values, row.clean
@@ -1195,14 +1189,7 @@ class ContactWriter(BaseWriter):
                         if e and e != c.get("email") and e not in extra:
                             extra.append(e)
                     c["additional_emails"] = extra
-        if "country" in targets:
-            for row in rows:
-                v = row.values
-                if "country" in v:
-                    try:
-                        row.clean["country"] = clean_country(v["country"])
-                    except ValueError as exc:
-                        row.fail(self.col("country"), v["country"], str(exc))
+        self._clean_each(rows, "country", clean_country)
         for name in ("phone", "mobile"):
             if name in targets:
                 for row in rows:
@@ -1212,31 +1199,12 @@ class ContactWriter(BaseWriter):
                             c[name] = clean_phone(v[name], c.get("country") or None)
                         except ValueError as exc:
                             row.fail(self.col(name), v[name], str(exc))
-        if "lifecycle_stage" in targets:
-            for row in rows:
-                v = row.values
-                if "lifecycle_stage" in v:
-                    try:
-                        row.clean["lifecycle_stage"] = clean_lifecycle(v["lifecycle_stage"])
-                    except ValueError as exc:
-                        row.fail(self.col("lifecycle_stage"), v["lifecycle_stage"], str(exc))
+        self._clean_each(rows, "lifecycle_stage", clean_lifecycle)
         if "owner" in targets:
             assert self.owners is not None  # (an owner value comes only from a mapped owner column)
-            for row in rows:
-                v = row.values
-                if "owner" in v:
-                    try:
-                        row.clean["owner"] = self.owners.get(v["owner"])
-                    except ValueError as exc:
-                        row.fail(self.col("owner"), v["owner"], str(exc))
-        if "tags" in targets:
-            for row in rows:
-                v = row.values
-                if "tags" in v:
-                    try:
-                        row.clean["tags"] = split_tags(v["tags"])
-                    except ValidationError as exc:
-                        row.fail(self.col("tags"), v["tags"], "; ".join(exc.messages))
+            self._clean_each(rows, "owner", self.owners.get)
+        self._clean_each(rows, "tags", split_tags, error=ValidationError,
+                         reason=lambda exc: "; ".join(exc.messages))
         if self._cf_mapped:
             for row in rows:
                 v = row.values
@@ -1260,13 +1228,22 @@ class ContactWriter(BaseWriter):
         if "company_domain" in targets:
             from kith.contacts.services import normalise_domain
 
-            for row in rows:
-                v = row.values
-                if "company_domain" in v:
-                    try:
-                        row.clean["_company_domain"] = normalise_domain(v["company_domain"])
-                    except ValueError as exc:
-                        row.fail(self.col("company_domain"), v["company_domain"], str(exc))
+            self._clean_each(rows, "company_domain", normalise_domain, key="_company_domain")
+
+    def _clean_each(self, rows: list[Row], target: str, clean: Callable[[str], Any], *, key: str = "",
+                    error: type[Exception] = ValueError, reason: Callable[[Any], str] = str) -> None:
+        """row.clean[key or target] = clean(its value) for each row that has one; if clean raises ``error``,
+        the row's problem (the column, the value, ``reason(exc)``) instead."""
+        if target not in self.targets:
+            return
+        key = key or target
+        for row in rows:
+            value = row.values.get(target)
+            if value is not None:
+                try:
+                    row.clean[key] = clean(value)
+                except error as exc:
+                    row.fail(self.col(target), value, reason(exc))
 
     def committed(self) -> None:
         self.companies.saved()
@@ -1296,7 +1273,7 @@ class ContactWriter(BaseWriter):
         self.clean_rows(todo)
         for row in todo:
             row.key = self.match_key(row)
-            row.values = {}  # read by clean_row only; a batch holds thousands of these
+            row.values = {}  # read by clean_rows only; a batch holds thousands of these
             c = row.clean
             if not row.problems and not (c.get("first_name") or c.get("last_name") or c.get("email")):
                 row.fail(self.col("first_name") if "first_name" in self.targets else "", "",
@@ -1336,7 +1313,7 @@ class ContactWriter(BaseWriter):
         counts = Counts()
         good: list[Row] = []
         batch = rows if isinstance(rows, _Batch) else None  # (its rows are slim)
-        self.prepare_many([r for r in rows if not r.cleaned])
+        self.prepare_many(rows)  # (those not prepared yet)
         for r in rows:
             if r.problems:
                 counts.failed += 1
