@@ -28,6 +28,7 @@ def test_import_benchmark_measures_kith_and_raw_copy(admin):
     assert result["import"]["total_seconds"] >= result["import"]["seconds"]
     if connection.vendor == "postgresql":
         assert result["raw_copy"]["rows"] == 300 and result["raw_copy"]["rows_per_second"] > 0
+        assert result["raw_copy"]["vacuumed"] is False  # (not inside a transaction: see the test below)
         assert result["ratio"] > 0
         assert any("import / raw COPY" in line for line in said)
     else:
@@ -75,3 +76,24 @@ def test_the_benchmark_counts_the_import_helper_processes(admin, monkeypatch):
     assert any("the reading process's peak" in line for line in said)
     # the reading process's own CPU count moved from the second phase's reading to the first's
     assert imp["cpu_write"]["python"] > 0 and imp["cpu_index"]["python"] >= 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_raw_copys_rolled_back_rows_are_vacuumed_away_before_the_import(admin):
+    """The contacts table is vacuumed after the raw COPY, before the import starts: the import writes into it
+    as the raw COPY found it (inside a test's transaction, as in the test above, there is no vacuum)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the raw COPY is PostgreSQL's")
+    said: list[str] = []
+    result = bench.run(rows=300, say=said.append)
+    assert result["raw_copy"]["vacuumed"] is True
+    assert any("rolled back, then vacuumed away" in line for line in said)
+    from kith.imports.models import Import
+
+    started = Import.objects.get().started_at
+    with connection.cursor() as cur:  # (a manual vacuum of the table: its time)
+        cur.execute("SELECT pg_stat_force_next_flush()")
+        cur.execute("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'contacts_contact'")
+        vacuumed_at = cur.fetchone()[0]
+    assert vacuumed_at is not None and vacuumed_at < started
+    assert Contact.objects.count() == 300

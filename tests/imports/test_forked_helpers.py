@@ -203,6 +203,47 @@ def test_a_batch_the_database_refuses_is_retried_row_by_row_from_the_rows_the_re
     assert multiprocessing.active_children() == []
 
 
+def test_a_refused_batch_retried_row_by_row_looks_emails_up_and_the_next_batch_is_written_as_new(admin, monkeypatch):
+    """A batch the database refuses is retried a row at a time, each row's email looked up: a row with a live
+    contact's email is skipped (the policy), not refused. The next batch is written without look-ups again."""
+    from django.test.utils import CaptureQueriesContext
+
+    monkeypatch.setattr(engine, "BATCH_SIZE", 3)
+    monkeypatch.setattr(engine.ContactWriter, "batch_size", 3)
+    Contact.objects.create(first_name="Old", email="old@ex.example")
+    with connection.cursor() as cur:
+        cur.execute("CREATE FUNCTION kith_test_boom() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.email = 'boom@ex.example' THEN RAISE EXCEPTION 'boom refused'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql")
+        cur.execute("CREATE TRIGGER kith_test_boom BEFORE INSERT ON contacts_contact FOR EACH ROW "
+                    "EXECUTE FUNCTION kith_test_boom()")
+    imp = start(admin, "First Name,Email\nAnna,anna@ex.example\nBoom,boom@ex.example\nOldie,old@ex.example\n"
+                       "Cara,cara@ex.example\nDora,dora@ex.example\nEmil,emil@ex.example\n",
+                match_on="email", on_duplicate="skip")
+    with CaptureQueriesContext(connection) as queries:
+        done = engine.run(imp.pk)
+    assert (done.status, done.created, done.skipped, done.failed) == ("done", 4, 1, 1)
+    assert [p[0] for p in problems(done)] == [3]
+    assert sorted(Contact.objects.values_list("first_name", flat=True)) == ["Anna", "Cara", "Dora", "Emil", "Old"]
+    looked_up = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT DISTINCT "email"')]
+    assert len(looked_up) == 3  # the first batch's three rows, one at a time; not the second batch's
+
+
+def test_the_reading_process_says_whether_a_batchs_keys_repeat():
+    """A batch without repeats is written in one part; _distinct looks at the rows without problems only."""
+    row = engine.Row
+
+    def r(key, email, problems=()):
+        return row(1, [], {}, list(problems), {"email": email} if email else {}, True, key, "")
+
+    assert engine._distinct([r("a@x.example", "a@x.example"), r("b@x.example", "b@x.example")])
+    assert not engine._distinct([r("a@x.example", "a@x.example"), r("a@x.example", "a@x.example")])
+    assert not engine._distinct([r(None, "a@x.example"), r("x-1", "a@x.example")])  # an email repeats
+    assert not engine._distinct([r("x-1", "a@x.example"), r("x-1", "b@x.example")])  # a key repeats
+    assert engine._distinct([r("a@x.example", "a@x.example"), r("a@x.example", "a@x.example", [("", "", "bad")])])
+    assert engine._distinct([r(None, None), r(None, None)])
+
+
 def test_a_file_unreadable_further_on_fails_before_a_row_is_written(admin, monkeypatch):
     """The reading process starts before the rows are counted; every row is still counted before the first is
     written, so bytes that are not UTF-8 at row 3,000 fail the import with nothing written."""

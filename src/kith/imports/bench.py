@@ -7,7 +7,7 @@
    lifecycle stage, owner email);
 2. PostgreSQL only: the physical limit — ``COPY`` of the same N rows, already normalised, as COPY text, each
    linked to its company, into the same contacts table with all its indexes, in one transaction that is then
-   rolled back;
+   rolled back (and vacuumed away: see run);
 3. Kith's import of that file end to end (``kith import contacts FILE``'s path: detection, mapping,
    normalisation and validation, duplicate matching on email, company linking and creation, history rows,
    search index, undo log, batches of 8,000 rows on SQLite and 2,000 on PostgreSQL, each in its own
@@ -230,8 +230,17 @@ def run(*, rows: int, say: Callable[[str], None]) -> dict[str, Any]:
             f"{time.monotonic() - started:.1f} s")
         if connection.vendor == "postgresql":
             out["raw_copy"] = _raw_copy(path, actor.pk)
+            # Its rows are rolled back, but stay in the tables and their indexes as dead rows until a vacuum:
+            # the import would meet each of its emails as a dead entry of the unique index, and check that
+            # row's visibility, which no real import does. Vacuumed away, the import writes into the table as
+            # the raw COPY found it. (Measured alternately, three runs each: the write phase's server CPU
+            # 4.00 s on average against 4.16 s without; within the noise.) Not inside a transaction (tests).
+            out["raw_copy"]["vacuumed"] = not connection.in_atomic_block
+            if out["raw_copy"]["vacuumed"]:
+                with connection.cursor() as cur:
+                    cur.execute("VACUUM contacts_contact, contacts_company")
             say(f"[{connection.vendor}] raw COPY of the same rows: {out['raw_copy']['rows_per_second']:,.0f} rows/s "
-                "(rolled back)")
+                "(rolled back" + (", then vacuumed away)" if out["raw_copy"]["vacuumed"] else ")"))
         before = memory_mb()
         peak: dict[str, float] = dict(before)
 

@@ -662,7 +662,7 @@ class _Forked:
                     part = batch[i:i + PICKLE_PIECE]
                     pieces.append(pickle.dumps([portable(r) for r in part], protocol=5))
                     slim_pieces.append(pickle.dumps([slim(r) for r in part], protocol=5))
-                sender.send_bytes(b"i" + pickle.dumps((slim_pieces, pieces), protocol=5))
+                sender.send_bytes(b"i" + pickle.dumps((slim_pieces, pieces, _distinct(batch)), protocol=5))
             usage = resource.getrusage(resource.RUSAGE_SELF)
             sender.send_bytes(b"e" + pickle.dumps((time.perf_counter() - started, usage.ru_utime + usage.ru_stime,
                                                    usage.ru_maxrss / 1024)))
@@ -725,16 +725,34 @@ class _Forked:
         self.receiver.close()
 
 
+def _distinct(rows: list[Row]) -> bool:
+    """No two of the rows without problems share a match key or an email (ContactWriter.write_batch writes
+    such rows in one part: see its split)."""
+    keys: set[str] = set()
+    for r in rows:
+        if r.problems:
+            continue
+        key, email = r.key, r.clean.get("email")
+        if (key and key in keys) or (email and email in keys):
+            return False
+        if key:
+            keys.add(key)
+        if email:
+            keys.add(email)
+    return True
+
+
 class _Batch(list):
     """A batch of rows from the forked reader (a contact import), in two forms. The list holds them slim
     (ContactWriter.slim: what writing a new contact needs; a tenth of the time to unpickle), and the pickled
     pieces of the whole rows are kept: in_full() gives rows that may update a contact (once emails are looked
     up), again() rows as they were prepared (the rows themselves have no cells, and a write the database
-    refuses changes them)."""
+    refuses changes them). Its rows are prepared; ``distinct``: see _distinct (the reader checked)."""
 
-    def __init__(self, writer: BaseWriter, slim_pieces: list[bytes], pieces: list[bytes]):
+    def __init__(self, writer: BaseWriter, slim_pieces: list[bytes], pieces: list[bytes], distinct: bool = False):
         super().__init__()
         self.pieces = pieces
+        self.distinct = distinct
         self._full: dict[int, Row] | None = None
         restored = writer.restored_slim  # type: ignore[attr-defined]
         # (S301: the bytes come from this import's own child, through a pipe only the two hold)
@@ -749,6 +767,10 @@ class _Batch(list):
         if self._full is None:
             self._full = {r.number: r for r in self.again(writer)}
         return [self._full[r.number] for r in rows]
+
+
+class _Clash(Exception):
+    """A batch written as new contacts met a live contact's email (ContactWriter._write_hopefully)."""
 
 
 class _ReaderDied(RuntimeError):
@@ -864,24 +886,46 @@ def _sqlite_pragma(name: str, value: int | None) -> int | None:
 
 def _write_with_fallback(writer: BaseWriter, imp: Import, batch: list[Row], total: Counts) -> Counts:
     """One transaction for the batch; if the database refuses it, retry row by row."""
+    def fresh() -> list[Row]:
+        # the batch's rows as they were before a failed attempt changed them (rows from the forked reader
+        # have no cells to map again: they are restored as it sent it)
+        return (batch.again(writer) if isinstance(batch, _Batch)
+                else [writer.mapper.row(row.number, row.cells) for row in batch])
+
+    rows = batch
     try:
-        with transaction.atomic():
-            counts = writer.write_batch(batch)
-            after = Counts()
-            after.add(total)
-            after.add(counts)
-            _save_counts(imp, after)
-        writer.committed()
-        return counts
+        while True:
+            try:
+                with transaction.atomic():
+                    counts = writer.write_batch(rows)
+                    after = Counts()
+                    after.add(total)
+                    after.add(counts)
+                    _save_counts(imp, after)
+                writer.committed()
+                return counts
+            except _Clash:  # written as new, a row met a contact: once more, with look-ups (writer.hopeful)
+                writer.rolled_back()
+                rows = fresh()
     except DatabaseError as exc:
         writer.rolled_back()
         log.warning("import %s: batch refused (%s); retrying row by row", imp.pk, exc)
     counts = Counts()
-    # start over: the failed attempt changed the rows' clean values (rows from the forked reader have no
-    # cells to map again: they are restored as it sent them)
-    fresh = (batch.again(writer) if isinstance(batch, _Batch)
-             else [writer.mapper.row(row.number, row.cells) for row in batch])
-    for row in fresh:
+    hopeful = getattr(writer, "hopeful", False)
+    if hopeful:
+        writer.hopeful = False  # type: ignore[attr-defined]  # (a row clashing with a contact fails as itself)
+    try:
+        _row_by_row(writer, imp, fresh(), total, counts)
+    finally:
+        if hopeful:
+            writer.hopeful = True  # type: ignore[attr-defined]
+    return counts
+
+
+def _row_by_row(writer: BaseWriter, imp: Import, rows: list[Row], total: Counts, counts: Counts) -> None:
+    """A transaction for each row of a batch the database refused (see _write_with_fallback); a row it refuses
+    fails with the database's reason."""
+    for row in rows:
         try:
             with transaction.atomic():
                 one = writer.write_batch([row])
@@ -904,7 +948,6 @@ def _write_with_fallback(writer: BaseWriter, imp: Import, batch: list[Row], tota
                 after.add(one)
                 _save_counts(imp, after)
             counts.add(one)
-    return counts
 
 
 # --- bulk SQL ------------------------------------------------------------------------------------------
@@ -1000,6 +1043,21 @@ class Words:
 
 # --- contacts: the bulk path ---------------------------------------------------------------------------
 
+
+def _index_scans(then: str = "", params: list[Any] | None = None) -> None:
+    """PostgreSQL, in a batch's transaction, before it looks up contacts or companies (and ``then``, a
+    statement run in the same round trip).
+
+    Every look-up of a batch is by an indexed key, thousands of keys at a time. With its default costs
+    (made for disks that seek) PostgreSQL prefers to read the whole contacts table for 2,000 emails until
+    the table is far bigger than 100,000 rows: 30-55 ms a batch, with two parallel workers taking the
+    cores, where the email index answers in 3-4 ms. For the rest of the transaction, tables are read
+    through their indexes where they have one."""
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off" + (f"; {then}" if then else ""), params)
+
 CONTACT_TEXT = {"first_name": 100, "last_name": 100, "job_title": 200, "lead_source": 100, "street": 200,
                 "city": 100, "region": 100, "postal_code": 20, "external_id": 200}
 
@@ -1037,8 +1095,9 @@ class CompanyCache:
             # Two imports running at once (two workers) must not both create a company neither of them
             # found: the batches that look companies up take turns, each holding the lock until it commits.
             # (SQLite's writers take turns anyway.)
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [COMPANY_LOCK])
+            _index_scans("SELECT pg_advisory_xact_lock(%s)", [COMPANY_LOCK])
+        elif need_names or need_domains:
+            _index_scans()
         if need_domains:
             for pk, name, domain in Company.objects.keyed("domain", need_domains).values_list("pk", "name",
                                                                                               "domain"):
@@ -1302,41 +1361,24 @@ class ContactWriter(BaseWriter):
 
     # 2. a batch ------------------------------------------------------------------------------------
     def write_batch(self, rows: list[Row]) -> Counts:
-        if connection.vendor == "postgresql" and connection.in_atomic_block:
-            # Every look-up of a batch is by an indexed key, thousands of keys at a time. With its default
-            # costs (made for disks that seek) PostgreSQL prefers to read the whole contacts table for
-            # 2,000 emails until the table is far bigger than 100,000 rows: 30-55 ms a batch, with two
-            # parallel workers taking the cores, where the email index answers in 3-4 ms. For the rest of
-            # the batch's transaction, tables are read through their indexes where they have one.
-            with connection.cursor() as cur:
-                cur.execute("SET LOCAL enable_seqscan = off")
+        """Write the batch in the caller's transaction. Raises _Clash when a row written as new turns out to
+        have a live contact's email (see _write_hopefully): the caller rolls the batch back and writes it
+        again (self.hopeful is False by then)."""
         counts = Counts()
-        good: list[Row] = []
-        batch = rows if isinstance(rows, _Batch) else None  # (its rows are slim)
-        self.prepare_many(rows)  # (those not prepared yet)
-        for r in rows:
-            if r.problems:
-                counts.failed += 1
-            else:
-                good.append(r)
-        counts.rows = len(rows)
+        batch = rows if isinstance(rows, _Batch) else None  # (its rows are slim, and prepared)
+        if batch is None:
+            self.prepare_many(rows)  # (those not prepared yet)
+        good = [r for r in rows if not r.problems]
         failed_rows = [r for r in rows if r.problems]
+        counts.rows, counts.failed = len(rows), len(failed_rows)
         # Rows whose keys repeat within the batch go to a later sub-batch, so they meet the earlier row
         # in the database (and the duplicates policy applies to them uniformly).
         while good:
-            part, rest, keys = [], [], set()
-            for r in good:
-                key, email = r.key, r.clean.get("email")
-                if (key and key in keys) or (email and email in keys):
-                    rest.append(r)
-                else:
-                    if key:
-                        keys.add(key)
-                    if email:
-                        keys.add(email)
-                    part.append(r)
-            sub = self._write_hopefully(part) if self.hopeful else None
-            if sub is None:  # emails are looked up: a row may update a contact (a slim row has too little)
+            # (a batch from the reading process says whether its keys repeat: mostly not, one part)
+            part, rest = (good, []) if batch is not None and batch.distinct else self._first_part(good)
+            if self.hopeful:
+                sub = self._write_hopefully(part)
+            else:  # emails are looked up: a row may update a contact (a slim row has too little)
                 if batch is not None:
                     part = batch.in_full(self, part)
                 with self.timer("match and check duplicates"):
@@ -1352,35 +1394,48 @@ class ContactWriter(BaseWriter):
         self.save_problems(failed_rows)
         return counts
 
-    def _write_hopefully(self, rows: list[Row]) -> Counts | None:
+    @staticmethod
+    def _first_part(good: list[Row]) -> tuple[list[Row], list[Row]]:
+        """The rows none of whose match key or email an earlier one of them has (a part), and the others."""
+        part: list[Row] = []
+        rest: list[Row] = []
+        keys: set[str] = set()
+        for r in good:
+            key, email = r.key, r.clean.get("email")
+            if (key and key in keys) or (email and email in keys):
+                rest.append(r)
+            else:
+                if key:
+                    keys.add(key)
+                if email:
+                    keys.add(email)
+                part.append(r)
+        return part, rest
+
+    def _write_hopefully(self, rows: list[Row]) -> Counts:
         """PostgreSQL, matching on email or not at all: write the rows as if none of their emails were a live
-        contact's, without looking them up first (most rows of an import are new), in a savepoint. The
-        unique index on live emails checks the same as the look-up would; if it finds one, the savepoint is
-        rolled back, the rows are put back as they were, and this run looks up emails from then on (None)."""
-        before = [(len(r.problems), r.clean.get("_company"), r.clean.get("_company_domain")) for r in rows]
+        contact's, without looking them up first (most rows of an import are new). The unique index on live
+        emails checks the same as the look-up would; if it finds one, this run looks emails up from then
+        on and _Clash is raised: the batch's transaction is rolled back and the batch written again."""
         try:
-            with transaction.atomic():
-                with self.timer("match and check duplicates"):
-                    plan = self._plan(rows, look_up=False)
-                return self._apply(*plan)
+            with self.timer("match and check duplicates"):
+                plan = self._plan(rows, look_up=False)
+            return self._apply(*plan)
         except IntegrityError as exc:
             if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_EMAIL:
                 raise
-        log.info("import %s: a row's email is a contact's already; looking emails up from now on", self.imp.pk)
-        self.hopeful = False
-        self.companies.forget()  # (pending companies of earlier parts are found again in the database)
-        self.words.rolled_back()
-        for r, (problems, company, domain) in zip(rows, before, strict=True):
-            del r.problems[problems:]
-            r.clean.pop("company", None)
-            for key, value in (("_company", company), ("_company_domain", domain)):
-                if value is not None:
-                    r.clean[key] = value
-        return None
+            log.info("import %s: a row's email is a contact's already; looking emails up from now on", self.imp.pk)
+            self.hopeful = False
+            raise _Clash from exc
 
     def _plan(self, rows: list[Row], look_up: bool = True):
         Contact = self.Contact
         counts = Counts()
+        if not look_up and not self.required_cf and not self.dry_run:  # (_write_hopefully) every row is new
+            self.companies.new_count = 0
+            return counts, rows, [], self.companies.resolve(rows)
+        if look_up:
+            _index_scans()
         # Existing contacts this part touches: by the match key, and by email (unique among live contacts).
         matches: dict[str, Any] = {}
         # (without look_up, _write_hopefully's first try: none)
@@ -1782,12 +1837,19 @@ class ContactWriter(BaseWriter):
         stamp = bulk.copy_field(timezone.now())
         ids = reserve_ids(self.Contact, len(rows))
         lines, tag_pairs = [], []
-        null, company_id = bulk.COPY_NULL, self._linked_company
+        null = bulk.COPY_NULL
         for r, pk in zip(rows, ids, strict=True):
-            company = company_id(r.clean)
-            lines.append(f"{pk}\t{null if company is None else company}\t{stamp}\t{stamp}\t{r.copy}\n")
-            if r.clean.get("tags"):
-                tag_pairs.append((pk, r.clean["tags"]))
+            c = r.clean
+            hit = c.get("company")  # (as _linked_company, inline: a call per row costs)
+            if hit is None:
+                company = null
+            else:
+                company = hit[0]
+                if not isinstance(company, int):
+                    company = company.pk
+            lines.append(f"{pk}\t{company}\t{stamp}\t{stamp}\t{r.copy}\n")
+            if c.get("tags"):
+                tag_pairs.append((pk, c["tags"]))
         return ids, "".join(lines), tag_pairs
 
     def _tag_links(self, pairs: list[tuple[int, list[str]]], existing: bool = False) -> None:
