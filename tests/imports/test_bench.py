@@ -10,6 +10,7 @@ from django.db import connection
 from kith.contacts.models import Contact
 from kith.core.management.commands.bench import render_imports
 from kith.imports import bench
+from kith.imports.models import Import
 
 from .engine_helpers import isolated_uploads  # noqa: F401 (autouse fixture)
 
@@ -88,8 +89,6 @@ def test_the_raw_copys_rolled_back_rows_are_vacuumed_away_before_the_import(admi
     result = bench.run(rows=300, say=said.append)
     assert result["raw_copy"]["vacuumed"] is True
     assert any("rolled back, then vacuumed away" in line for line in said)
-    from kith.imports.models import Import
-
     started = Import.objects.get().started_at
     with connection.cursor() as cur:  # (a manual vacuum of the table: its time)
         cur.execute("SELECT pg_stat_force_next_flush()")

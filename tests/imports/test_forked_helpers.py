@@ -179,15 +179,20 @@ def test_when_the_building_process_dies_the_second_phase_goes_on_in_this_process
     assert multiprocessing.active_children() == []
 
 
-def test_a_batch_the_database_refuses_is_retried_row_by_row_from_the_rows_the_reader_sent(admin, manager):
-    """The reading process sends no cells (nothing after it reads them); the refused batch's rows come back
-    as it prepared them, so the rows retried one by one keep their company, owner, tags and phone."""
+def refuse_boom() -> None:
+    """The database refuses a contact with the email boom@ex.example (a trigger), as it may refuse a row."""
     with connection.cursor() as cur:
         cur.execute("CREATE FUNCTION kith_test_boom() RETURNS trigger AS $$ BEGIN "
                     "IF NEW.email = 'boom@ex.example' THEN RAISE EXCEPTION 'boom refused'; END IF; "
                     "RETURN NEW; END $$ LANGUAGE plpgsql")
         cur.execute("CREATE TRIGGER kith_test_boom BEFORE INSERT ON contacts_contact FOR EACH ROW "
                     "EXECUTE FUNCTION kith_test_boom()")
+
+
+def test_a_batch_the_database_refuses_is_retried_row_by_row_from_the_rows_the_reader_sent(admin, manager):
+    """The reading process sends no cells (nothing after it reads them); the refused batch's rows come back
+    as it prepared them, so the rows retried one by one keep their company, owner, tags and phone."""
+    refuse_boom()
     imp = start(admin, "First Name,Email,Phone Number,Country/Region,Company Name,Contact owner,Tags\n"
                        "Anna,anna@ex.example,030 1234567,Germany,Nordlicht GmbH,maria@example.com,vip\n"
                        "Boom,boom@ex.example,,,Nordlicht GmbH,,\n"
@@ -211,12 +216,7 @@ def test_a_refused_batch_retried_row_by_row_looks_emails_up_and_the_next_batch_i
     monkeypatch.setattr(engine, "BATCH_SIZE", 3)
     monkeypatch.setattr(engine.ContactWriter, "batch_size", 3)
     Contact.objects.create(first_name="Old", email="old@ex.example")
-    with connection.cursor() as cur:
-        cur.execute("CREATE FUNCTION kith_test_boom() RETURNS trigger AS $$ BEGIN "
-                    "IF NEW.email = 'boom@ex.example' THEN RAISE EXCEPTION 'boom refused'; END IF; "
-                    "RETURN NEW; END $$ LANGUAGE plpgsql")
-        cur.execute("CREATE TRIGGER kith_test_boom BEFORE INSERT ON contacts_contact FOR EACH ROW "
-                    "EXECUTE FUNCTION kith_test_boom()")
+    refuse_boom()
     imp = start(admin, "First Name,Email\nAnna,anna@ex.example\nBoom,boom@ex.example\nOldie,old@ex.example\n"
                        "Cara,cara@ex.example\nDora,dora@ex.example\nEmil,emil@ex.example\n",
                 match_on="email", on_duplicate="skip")

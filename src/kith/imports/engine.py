@@ -725,21 +725,28 @@ class _Forked:
         self.receiver.close()
 
 
-def _distinct(rows: list[Row]) -> bool:
-    """No two of the rows without problems share a match key or an email (ContactWriter.write_batch writes
-    such rows in one part: see its split)."""
+def _first_part(good: list[Row]) -> tuple[list[Row], list[Row]]:
+    """The rows none of whose match key or email an earlier one of them has (a part), and the others."""
+    part: list[Row] = []
+    rest: list[Row] = []
     keys: set[str] = set()
-    for r in rows:
-        if r.problems:
-            continue
+    for r in good:
         key, email = r.key, r.clean.get("email")
         if (key and key in keys) or (email and email in keys):
-            return False
-        if key:
-            keys.add(key)
-        if email:
-            keys.add(email)
-    return True
+            rest.append(r)
+        else:
+            if key:
+                keys.add(key)
+            if email:
+                keys.add(email)
+            part.append(r)
+    return part, rest
+
+
+def _distinct(rows: list[Row]) -> bool:
+    """No two of the rows without problems share a match key or an email: ContactWriter.write_batch writes
+    them in one part (_first_part would leave none over)."""
+    return not _first_part([r for r in rows if not r.problems])[1]
 
 
 class _Batch(list):
@@ -1058,6 +1065,7 @@ def _index_scans(then: str = "", params: list[Any] | None = None) -> None:
     with connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off" + (f"; {then}" if then else ""), params)
 
+
 CONTACT_TEXT = {"first_name": 100, "last_name": 100, "job_title": 200, "lead_source": 100, "street": 200,
                 "city": 100, "region": 100, "postal_code": 20, "external_id": 200}
 
@@ -1375,7 +1383,7 @@ class ContactWriter(BaseWriter):
         # in the database (and the duplicates policy applies to them uniformly).
         while good:
             # (a batch from the reading process says whether its keys repeat: mostly not, one part)
-            part, rest = (good, []) if batch is not None and batch.distinct else self._first_part(good)
+            part, rest = (good, []) if batch is not None and batch.distinct else _first_part(good)
             if self.hopeful:
                 sub = self._write_hopefully(part)
             else:  # emails are looked up: a row may update a contact (a slim row has too little)
@@ -1393,24 +1401,6 @@ class ContactWriter(BaseWriter):
             good = rest
         self.save_problems(failed_rows)
         return counts
-
-    @staticmethod
-    def _first_part(good: list[Row]) -> tuple[list[Row], list[Row]]:
-        """The rows none of whose match key or email an earlier one of them has (a part), and the others."""
-        part: list[Row] = []
-        rest: list[Row] = []
-        keys: set[str] = set()
-        for r in good:
-            key, email = r.key, r.clean.get("email")
-            if (key and key in keys) or (email and email in keys):
-                rest.append(r)
-            else:
-                if key:
-                    keys.add(key)
-                if email:
-                    keys.add(email)
-                part.append(r)
-        return part, rest
 
     def _write_hopefully(self, rows: list[Row]) -> Counts:
         """PostgreSQL, matching on email or not at all: write the rows as if none of their emails were a live
@@ -1837,19 +1827,12 @@ class ContactWriter(BaseWriter):
         stamp = bulk.copy_field(timezone.now())
         ids = reserve_ids(self.Contact, len(rows))
         lines, tag_pairs = [], []
-        null = bulk.COPY_NULL
+        null, company_id = bulk.COPY_NULL, self._linked_company
         for r, pk in zip(rows, ids, strict=True):
-            c = r.clean
-            hit = c.get("company")  # (as _linked_company, inline: a call per row costs)
-            if hit is None:
-                company = null
-            else:
-                company = hit[0]
-                if not isinstance(company, int):
-                    company = company.pk
-            lines.append(f"{pk}\t{company}\t{stamp}\t{stamp}\t{r.copy}\n")
-            if c.get("tags"):
-                tag_pairs.append((pk, c["tags"]))
+            company = company_id(r.clean)
+            lines.append(f"{pk}\t{null if company is None else company}\t{stamp}\t{stamp}\t{r.copy}\n")
+            if r.clean.get("tags"):
+                tag_pairs.append((pk, r.clean["tags"]))
         return ids, "".join(lines), tag_pairs
 
     def _tag_links(self, pairs: list[tuple[int, list[str]]], existing: bool = False) -> None:
